@@ -1,0 +1,1 @@
+"""The `inspire` command line."""

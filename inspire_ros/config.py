@@ -1,0 +1,266 @@
+"""YAML configuration: typed sections, validated once at start-up.
+
+Every error names the offending key (``detector.score_threshold``) so a typo in a launch
+file or a fleet config is caught before any frame is processed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .coco import CLASS_ID
+
+METHODS = ("inspire", "blur", "pixelate", "fill")
+PROVIDERS = ("tensorrt", "cuda", "cpu")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or out of range."""
+
+
+def _range(lo: float | None = None, hi: float | None = None, odd: bool = False) -> dict:
+    return {"range": (lo, hi), "odd": odd}
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    # Ordered preference; CPU is always the last resort and is logged when it is what we got.
+    providers: list[str] = field(default_factory=lambda: ["cpu"])
+    threads: int = field(default=2, metadata=_range(1, 256))
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    backend: str = "yolox"  # yolox | ultralytics | package.module:Class
+    model: str = "yolox_nano.onnx"  # manifest name or a path
+    sha256: str | None = None  # for models that are not in models/manifest.yaml
+    input_size: int = field(default=416, metadata=_range(32, 4096))
+    score_threshold: float = field(default=0.3, metadata=_range(0.0, 1.0))
+    nms_threshold: float = field(default=0.45, metadata=_range(0.0, 1.0))
+    params: dict = field(default_factory=dict)  # extra keyword arguments for plugin backends
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """Gaussian blur then Canny. Kernel size and sigma are the privacy knobs: more blur,
+    fewer identifying details survive into the generator's condition."""
+
+    kernel_size: int = field(default=5, metadata=_range(1, 99, odd=True))
+    sigma: float = field(default=1.5, metadata=_range(0.0, 100.0))
+    low: int = field(default=60, metadata=_range(0, 1000))
+    high: int = field(default=150, metadata=_range(0, 1000))
+
+
+@dataclass(frozen=True)
+class ExtractorConfig:
+    type: str = "contrast"  # contrast | grabcut | detector_masks | package.module:Class
+    model: str | None = None  # for learned extractors
+    edges: EdgeConfig = field(default_factory=EdgeConfig)
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    type: str = "procedural"  # procedural | package.module:Class
+    model: str | None = None  # for learned generators
+    latent_dim: int = field(default=16, metadata=_range(1, 4096))
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CategoryConfig:
+    crop_size: int = field(default=64, metadata=_range(8, 1024))
+    # Per-category plug-ins; None means the top-level extractor/generator.
+    extractor: ExtractorConfig | None = None
+    generator: GeneratorConfig | None = None
+
+
+@dataclass(frozen=True)
+class BlurConfig:
+    size: int = field(default=256, metadata=_range(8, 4096))
+    kernel_size: int = field(default=45, metadata=_range(1, 255, odd=True))
+    sigma: float = field(default=25.0, metadata=_range(0.0, 1000.0))
+
+
+@dataclass(frozen=True)
+class PixelateConfig:
+    cells: int = field(default=8, metadata=_range(1, 256))  # cells along the longer box side
+
+
+@dataclass(frozen=True)
+class FillConfig:
+    color: list[int] = field(default_factory=lambda: [127, 127, 127])  # BGR
+
+
+@dataclass(frozen=True)
+class BaselinesConfig:
+    blur: BlurConfig = field(default_factory=BlurConfig)
+    pixelate: PixelateConfig = field(default_factory=PixelateConfig)
+    fill: FillConfig = field(default_factory=FillConfig)
+
+
+def _default_categories() -> dict[str, CategoryConfig]:
+    return {"person": CategoryConfig(), "car": CategoryConfig()}
+
+
+@dataclass(frozen=True)
+class Config:
+    method: Literal["inspire", "blur", "pixelate", "fill"] = "inspire"
+    seed: int | None = None  # None: fresh OS entropy, so outputs cannot be linked across runs
+    on_error: Literal["blank", "drop"] = "blank"
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    categories: dict[str, CategoryConfig] = field(default_factory=_default_categories)
+    extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+
+    def extractor_for(self, category: str) -> ExtractorConfig:
+        return self.categories[category].extractor or self.extractor
+
+    def generator_for(self, category: str) -> GeneratorConfig:
+        return self.categories[category].generator or self.generator
+
+    def replace(self, **changes: Any) -> Config:
+        """A validated copy with top-level or dotted-key changes, e.g. {"method": "blur"}."""
+        data = to_dict(self)
+        for key, value in changes.items():
+            node = data
+            *parents, leaf = key.split(".")
+            for p in parents:
+                node = node.setdefault(p, {})
+            node[leaf] = value
+        return from_dict(data)
+
+
+# ---------------------------------------------------------------------------------------
+# Generic dataclass builder with key-naming errors.
+
+
+def _fail(path: str, msg: str) -> typing.NoReturn:
+    raise ConfigError(f"config key '{path}': {msg}")
+
+
+def _build(tp: Any, value: Any, path: str, meta: typing.Mapping = types.MappingProxyType({})) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _build(inner, value, path, meta)
+    if origin is Literal:
+        if value not in args:
+            _fail(path, f"must be one of {', '.join(map(str, args))}; got {value!r}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return _build_dataclass(tp, value, path)
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            _fail(path, f"expected a mapping, got {type(value).__name__}")
+        if not args:
+            return dict(value)
+        return {str(k): _build(args[1], v, f"{path}.{k}") for k, v in value.items()}
+    if origin is list:
+        if not isinstance(value, list):
+            _fail(path, f"expected a list, got {value!r}")
+        return [_build(args[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            _fail(path, f"expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            _fail(path, f"expected an integer, got {value!r}")
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            _fail(path, f"expected a number, got {value!r}")
+        value = float(value)
+    elif tp is str:
+        if not isinstance(value, str):
+            _fail(path, f"expected a string, got {value!r}")
+    lo, hi = meta.get("range", (None, None))
+    if lo is not None and value < lo or hi is not None and value > hi:
+        _fail(path, f"must be in [{lo}, {hi}], got {value!r}")
+    if meta.get("odd") and value % 2 == 0:
+        _fail(path, f"must be odd (a Gaussian kernel size), got {value!r}")
+    return value
+
+
+def _build_dataclass(cls: type, value: Any, path: str) -> Any:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        _fail(path or "<root>", f"expected a mapping, got {type(value).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in value:
+        if key not in fields:
+            where = f"{path}.{key}" if path else str(key)
+            _fail(where, f"unknown key (allowed here: {', '.join(fields)})")
+    kwargs = {}
+    for name, f in fields.items():
+        if name in value:
+            where = f"{path}.{name}" if path else name
+            kwargs[name] = _build(hints[name], value[name], where, f.metadata)
+    return cls(**kwargs)
+
+
+def _check_semantics(cfg: Config) -> None:
+    for name in cfg.categories:
+        if name not in CLASS_ID:
+            _fail(f"categories.{name}", "not a COCO class name (e.g. person, car, bus, truck)")
+    if not cfg.categories:
+        _fail("categories", "at least one protected category is required")
+    for i, p in enumerate(cfg.runtime.providers):
+        if p not in PROVIDERS:
+            _fail(f"runtime.providers[{i}]", f"must be one of {', '.join(PROVIDERS)}; got {p!r}")
+    if len(cfg.baselines.fill.color) != 3 or not all(0 <= c <= 255 for c in cfg.baselines.fill.color):
+        _fail("baselines.fill.color", "must be three integers in [0, 255] (B, G, R)")
+    extractors = [("extractor", cfg.extractor)]
+    extractors += [(f"categories.{n}.extractor", c.extractor) for n, c in cfg.categories.items()]
+    for where, sec in extractors:
+        if sec is not None and sec.edges.low > sec.edges.high:
+            _fail(f"{where}.edges.low", "must not exceed edges.high")
+
+
+def from_dict(data: dict | None) -> Config:
+    cfg = _build_dataclass(Config, data or {}, "")
+    _check_semantics(cfg)
+    return cfg
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Load and validate a YAML config; None gives the built-in defaults."""
+    if path is None:
+        return from_dict({})
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from e
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {e}") from e
+    try:
+        return from_dict(data)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from e
+
+
+def to_dict(cfg: Any) -> Any:
+    if dataclasses.is_dataclass(cfg):
+        return {f.name: to_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    if isinstance(cfg, dict):
+        return {k: to_dict(v) for k, v in cfg.items()}
+    if isinstance(cfg, list):
+        return [to_dict(v) for v in cfg]
+    return cfg

@@ -1,0 +1,53 @@
+"""Detector interface and the box convention shared by all backends."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..config import Config
+from ..plugins import load_plugin
+from ..types import Box, Detection
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """frame (HxWx3 uint8 BGR) -> detections of the protected categories only."""
+
+    provider: str  # where inference runs, for logs and diagnostics
+
+    def detect(self, frame: np.ndarray) -> list[Detection]: ...
+
+
+def finalize_boxes(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Round down and clip float boxes (N,4) to integer pixel boxes inside the frame."""
+    boxes = np.floor(xyxy).astype(np.int64)
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+    return boxes
+
+
+def to_detections(
+    boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, names: dict[int, str], masks=None
+) -> list[Detection]:
+    out = []
+    for i, (b, s, c) in enumerate(zip(boxes, scores, class_ids, strict=True)):
+        box = Box(*(int(v) for v in b))
+        if box.width < 2 or box.height < 2:  # nothing left to replace after clipping
+            continue
+        out.append(Detection(box, names[int(c)], int(c), float(s), None if masks is None else masks[i]))
+    return out
+
+
+def build_detector(cfg: Config) -> Detector:
+    backend = cfg.detector.backend
+    if backend == "yolox":
+        from .yolox import YoloxDetector
+
+        return YoloxDetector(cfg)
+    if backend == "ultralytics":
+        from .ultralytics import UltralyticsDetector
+
+        return UltralyticsDetector(cfg)
+    return load_plugin(backend, "detector.backend", Detector)(cfg)

@@ -1,0 +1,28 @@
+"""Edge maps: Gaussian blur, then Canny. Blur kernel size and sigma are privacy knobs."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..config import EdgeConfig
+
+
+def edge_maps(images: np.ndarray, valid: np.ndarray, cfg: EdgeConfig) -> np.ndarray:
+    """(N,S,S,3) uint8 crops -> (N,S,S) uint8 {0,1} edges inside the box content only.
+
+    The border between box content and zero padding is not an object edge: it is
+    removed so the generator is not conditioned on the crop's aspect ratio twice.
+    """
+    n, s = images.shape[:2]
+    out = np.zeros((n, s, s), np.uint8)
+    # Erode the valid area by one pixel so the padding border itself never counts.
+    inner = cv2.erode(valid.astype(np.uint8).transpose(1, 2, 0).copy(), np.ones((3, 3), np.uint8))
+    inner = inner.reshape(s, s, n).transpose(2, 0, 1)
+    k = cfg.kernel_size
+    for i in range(n):
+        gray = cv2.cvtColor(images[i], cv2.COLOR_BGR2GRAY)
+        if k > 1:
+            gray = cv2.GaussianBlur(gray, (k, k), cfg.sigma)
+        out[i] = cv2.Canny(gray, cfg.low, cfg.high) > 0
+    return out & inner

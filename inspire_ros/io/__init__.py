@@ -1,0 +1,1 @@
+"""Reading and writing images, image folders and video files, atomically."""

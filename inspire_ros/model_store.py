@@ -1,0 +1,125 @@
+"""Model files: find them, verify their sha256 against models/manifest.yaml, fetch them.
+
+Resolution order: explicit path → $INSPIRE_MODEL_DIR → the package's models/ →
+<shared>/models. A file is always hashed before it is loaded: a truncated download or a
+swapped model stops start-up instead of silently changing what gets anonymized.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import paths
+
+log = logging.getLogger(__name__)
+
+
+class ModelError(RuntimeError):
+    """A model file is missing, unreadable or does not match its recorded sha256."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    sha256: str
+    licence: str
+    url: str | None
+    source: str
+
+
+def manifest_path() -> Path:
+    return paths.package_models_dir() / "manifest.yaml"
+
+
+def load_manifest(path: Path | None = None) -> dict[str, ModelEntry]:
+    path = path or manifest_path()
+    data = yaml.safe_load(path.read_text()) or {}
+    return {
+        name: ModelEntry(
+            name=name,
+            sha256=str(e["sha256"]).lower(),
+            licence=str(e.get("licence", "unknown")),
+            url=e.get("url"),
+            source=str(e.get("source", "")),
+        )
+        for name, e in (data.get("models") or {}).items()
+    }
+
+
+def search_dirs() -> list[Path]:
+    dirs = []
+    if os.environ.get("INSPIRE_MODEL_DIR"):
+        dirs.append(Path(os.environ["INSPIRE_MODEL_DIR"]))
+    dirs += [paths.package_models_dir(), paths.shared_dir() / "models"]
+    return dirs
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resolve(model: str, sha256: str | None = None) -> Path:
+    """Return the verified path of `model` (a manifest name or a file path)."""
+    manifest = load_manifest()
+    candidate = Path(model).expanduser()
+    explicit = candidate.is_absolute() or len(candidate.parts) > 1
+    looked = [candidate] if explicit else [d / model for d in search_dirs()]
+    found = next((p for p in looked if p.is_file()), None)
+    entry = manifest.get(candidate.name)
+    if found is None:
+        how = (
+            f"run `inspire models fetch {entry.name}` (downloads {entry.url} and checks its sha256)"
+            if entry and entry.url
+            else "put the file in one of those places"
+        )
+        raise ModelError(
+            f"model file '{model}' not found; looked in: "
+            + ", ".join(str(p) for p in looked)
+            + f". To fix: {how}, or set INSPIRE_MODEL_DIR to a folder that holds it."
+        )
+    expected = (sha256 or (entry.sha256 if entry else "")).lower()
+    if not expected:
+        log.warning("model %s is not in %s and no sha256 was configured: not verified", found, manifest_path())
+        return found
+    actual = sha256_of(found)
+    if actual != expected:
+        raise ModelError(
+            f"model file {found} has sha256 {actual}, expected {expected} "
+            f"(from {'the config' if sha256 else manifest_path()}): the file is corrupt or was modified. "
+            f"Delete it and fetch a fresh copy (`inspire models fetch {candidate.name}`)."
+        )
+    return found
+
+
+def fetch(name: str, dest_dir: Path | None = None) -> Path:
+    """Download a manifest model for online users; verified before it is moved into place."""
+    entry = load_manifest().get(name)
+    if entry is None or not entry.url:
+        raise ModelError(f"model '{name}' has no download URL in {manifest_path()}")
+    dest_dir = Path(dest_dir or os.environ.get("INSPIRE_MODEL_DIR") or paths.package_models_dir())
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{name}.", suffix=".part")
+    os.close(fd)
+    try:
+        urllib.request.urlretrieve(entry.url, tmp)  # noqa: S310 - pinned https URL from the manifest
+        actual = sha256_of(Path(tmp))
+        if actual != entry.sha256:
+            raise ModelError(f"download of {name} from {entry.url} has sha256 {actual}, expected {entry.sha256}")
+        final = dest_dir / name
+        os.replace(tmp, final)
+        return final
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

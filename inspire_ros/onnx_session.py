@@ -1,0 +1,45 @@
+"""onnxruntime sessions with explicitly chosen execution providers.
+
+onnxruntime lists providers it cannot actually use (Azure first on CPU wheels; CUDA in
+onnxruntime-gpu on a machine without a GPU, which then silently runs on CPU), so we ask
+for an explicit list and log what the session really got.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import onnxruntime as ort
+
+log = logging.getLogger(__name__)
+
+_NAMES = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+
+
+def provider_list(preferred: list[str]) -> list[str]:
+    available = set(ort.get_available_providers())
+    chosen = [_NAMES[p] for p in preferred if _NAMES[p] in available and p != "cpu"]
+    return chosen + ["CPUExecutionProvider"]
+
+
+def create_session(path: Path, preferred: list[str], threads: int) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    wanted = provider_list(preferred)
+    session = ort.InferenceSession(str(path), opts, providers=wanted)
+    got = session.get_providers()
+    log.info("onnxruntime session for %s runs on %s", Path(path).name, got[0])
+    if preferred and preferred[0] != "cpu" and got[0] == "CPUExecutionProvider":
+        log.warning("%s: asked for %s but onnxruntime fell back to CPU", Path(path).name, preferred[0])
+    return session
+
+
+def active_provider(session: ort.InferenceSession) -> str:
+    return session.get_providers()[0]

@@ -1,0 +1,134 @@
+"""The ROS-free core: detect -> crop -> extract -> generate -> patch, per frame.
+
+`Anonymizer` is what the CLI, the ROS node and the bag tool all call. It owns its random
+generator (no global state): with `seed` set the output is reproducible; without it, every
+instance in every frame gets fresh OS entropy, so instances cannot be linked across frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from . import config as config_mod
+from .baselines import obfuscate
+from .config import Config
+from .crop import crop_batch
+from .detect import Detector, build_detector
+from .extract import Extractor, build_extractor
+from .generate import Generator, build_generator
+from .patch import Replacement, paste
+from .types import Detection, Instance
+
+log = logging.getLogger(__name__)
+
+STAGES = ("detect", "crop", "extract", "generate", "patch")
+
+
+class Anonymizer:
+    def __init__(
+        self,
+        cfg: Config,
+        detector: Detector | None = None,
+        extractors: dict[str, Extractor] | None = None,
+        generators: dict[str, Generator] | None = None,
+    ):
+        self.cfg = cfg
+        self.detector = detector or build_detector(cfg)
+        self.extractors = extractors or {}
+        self.generators = generators or {}
+        if cfg.method == "inspire":
+            for cat in cfg.categories:
+                if cat not in self.extractors:
+                    self.extractors[cat] = build_extractor(cfg.extractor_for(cat), cfg, f"categories.{cat}.extractor")
+                if cat not in self.generators:
+                    self.generators[cat] = build_generator(cfg.generator_for(cat), cfg, f"categories.{cat}.generator")
+        self.rng = np.random.default_rng(cfg.seed)
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None, **overrides) -> Anonymizer:
+        """Build from a YAML file (None: config/default.yaml) with optional dotted-key overrides."""
+        from .paths import default_config_path
+
+        cfg = config_mod.load(path or default_config_path())
+        if overrides:
+            cfg = cfg.replace(**overrides)
+        return cls(cfg)
+
+    def anonymize(
+        self, frame: np.ndarray, timings: dict[str, float] | None = None
+    ) -> tuple[np.ndarray, list[Instance]]:
+        """Return an anonymized copy of `frame` (HxWx3 uint8 BGR) and the replaced instances.
+
+        Raises on any failure: callers decide whether to blank or drop (see `anonymize_or_blank`).
+        """
+        check_frame(frame)
+        clock = _Clock(timings)
+        detections = self.detector.detect(frame)
+        clock.lap("detect")
+        out = frame.copy()  # the one full-frame copy per frame
+        if self.cfg.method != "inspire":
+            instances = obfuscate(out, detections, self.cfg.method, self.cfg.baselines)
+            clock.lap("patch")
+            return out, instances
+        replacements = self._synthesize(frame, detections, clock)
+        instances = paste(out, replacements)
+        clock.lap("patch")
+        return out, instances
+
+    def _synthesize(self, frame: np.ndarray, detections: list[Detection], clock: _Clock) -> list[Replacement]:
+        by_category: dict[str, list[Detection]] = defaultdict(list)
+        for d in detections:
+            by_category[d.category].append(d)
+        replacements = []
+        for category, dets in by_category.items():
+            size = self.cfg.categories[category].crop_size
+            batch = crop_batch(frame, category, dets, size)
+            clock.lap("crop")
+            features = self.extractors[category].extract(batch)
+            clock.lap("extract")
+            generator = self.generators[category]
+            latents = self.rng.standard_normal((len(dets), generator.latent_dim), dtype=np.float32)
+            images = generator.generate(category, features.masks, features.edges, latents)
+            clock.lap("generate")
+            if images.shape != (len(dets), size, size, 3) or images.dtype != np.uint8:
+                raise RuntimeError(f"generator for {category} returned {images.shape} {images.dtype}")
+            for i, d in enumerate(dets):
+                replacements.append(Replacement(d, batch.geometry[i], images[i], features.masks[i]))
+        return replacements
+
+    def anonymize_or_blank(self, frame: np.ndarray, timings: dict | None = None):
+        """Fail closed: (output, instances, error). On failure the output is a black frame of
+        the same shape, or None when the config says to drop; never the original."""
+        try:
+            out, instances = self.anonymize(frame, timings)
+            return out, instances, None
+        except Exception as e:  # noqa: BLE001 - any failure must not leak the original
+            log.error("frame not anonymized (%s: %s); %s", type(e).__name__, e, self.cfg.on_error)
+            blank = None if self.cfg.on_error == "drop" else np.zeros_like(frame)
+            return blank, [], f"{type(e).__name__}: {e}"
+
+
+def check_frame(frame: np.ndarray) -> None:
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        got = f"{frame.shape} {frame.dtype}" if isinstance(frame, np.ndarray) else type(frame).__name__
+        raise ValueError(f"expected an HxWx3 uint8 BGR frame, got {got}")
+
+
+class _Clock:
+    """Adds elapsed milliseconds per stage into `timings` (if given)."""
+
+    def __init__(self, timings: dict[str, float] | None):
+        self.timings = timings
+        self.t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        if self.timings is None:
+            return
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + (now - self.t) * 1000
+        self.t = now

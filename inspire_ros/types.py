@@ -1,0 +1,100 @@
+"""Typed records that flow between the pipeline stages.
+
+Frames are HxWx3 uint8 BGR (OpenCV order) throughout the core; the ROS and bag shells
+convert other encodings at their edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Box:
+    """Integer pixel box, half-open: columns x0..x1-1, rows y0..y1-1."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def area(self) -> int:
+        return self.width * self.height
+
+    def as_list(self) -> list[int]:
+        return [self.x0, self.y0, self.x1, self.y1]
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected object of a protected category."""
+
+    box: Box
+    category: str
+    class_id: int
+    score: float
+    # Optional instance mask (box-sized, bool) from a segmenting detector.
+    mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class CropGeometry:
+    """Where a box's pixels sit inside its square crop (for pasting back)."""
+
+    box: Box
+    offset_x: int  # left edge of the box content inside the SxS crop
+    offset_y: int
+    width: int  # box content size inside the crop
+    height: int
+
+
+@dataclass
+class CropBatch:
+    """All instances of one category, cropped, padded square and resized to `size`."""
+
+    category: str
+    size: int
+    detections: list[Detection]
+    images: np.ndarray  # (N, S, S, 3) uint8, zero outside the box content
+    valid: np.ndarray  # (N, S, S) bool, True where the crop holds box content
+    geometry: list[CropGeometry]
+
+    def __len__(self) -> int:
+        return len(self.detections)
+
+
+@dataclass
+class Features:
+    """Extractor output for a CropBatch."""
+
+    masks: np.ndarray  # (N, S, S) uint8 in {0, 1}
+    edges: np.ndarray  # (N, S, S) uint8 in {0, 1}
+
+
+@dataclass(frozen=True)
+class Instance:
+    """What was replaced in a frame: the audit record of one instance."""
+
+    category: str
+    box: Box
+    score: float
+    mask_area: int  # pixels actually replaced in the output frame
+
+    def to_dict(self) -> dict:
+        return {
+            "category": self.category,
+            "box": self.box.as_list(),
+            "score": round(float(self.score), 4),
+            "mask_area": int(self.mask_area),
+        }

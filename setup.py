@@ -1,0 +1,48 @@
+"""inspire_ros: installable with pip (pip install -e .[dev]) and buildable by colcon
+(ament_python) inside a ROS 2 workspace."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "inspire_ros"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    description="Replace people and cars in camera video with synthesized, non-existent ones (INSPIRE).",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/launch", glob("launch/*.py")),
+        (f"share/{PACKAGE}/msg", glob("msg/*.msg")),
+        (f"share/{PACKAGE}/models", glob("models/*.yaml") + glob("models/*.onnx")),
+    ],
+    install_requires=[
+        "numpy>=1.24",
+        "opencv-python-headless>=4.8,<5",  # 5.x dropped modules (Haar cascades) the baselines use
+        "onnxruntime>=1.17",
+        "pyyaml>=6",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        # Training the learned blocks; the CPU wheel, always pinned (else a CUDA build comes in).
+        "torch": ["torch==2.13.0", "onnx>=1.16"],
+        # The ultralytics detector backend; ultralytics predicts only with torchvision.
+        "ultralytics": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics-opencv-headless"],
+        "ray": ["ray>=2.9"],
+        "dev": ["pytest>=8", "ruff>=0.6"],
+    },
+    entry_points={
+        "console_scripts": [
+            "inspire = inspire_ros.cli.main:main",
+        ],
+    },
+    zip_safe=False,
+)
