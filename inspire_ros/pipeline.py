@@ -22,7 +22,7 @@ from .detect import Detector, build_detector
 from .extract import Extractor, build_extractor
 from .generate import Generator, build_generator
 from .patch import Replacement, paste
-from .types import Detection, Instance
+from .types import CropBatch, Detection, Features, Instance
 
 log = logging.getLogger(__name__)
 
@@ -86,20 +86,28 @@ class Anonymizer:
             by_category[d.category].append(d)
         replacements = []
         for category, dets in by_category.items():
-            size = self.cfg.categories[category].crop_size
-            batch = crop_batch(frame, category, dets, size)
+            batch = crop_batch(frame, category, dets, self.cfg.categories[category].crop_size)
             clock.lap("crop")
             features = self.extractors[category].extract(batch)
             clock.lap("extract")
-            generator = self.generators[category]
-            latents = self.rng.standard_normal((len(dets), generator.latent_dim), dtype=np.float32)
-            images = generator.generate(category, features.masks, features.edges, latents)
+            images = self.synthesize(batch, features)
             clock.lap("generate")
-            if images.shape != (len(dets), size, size, 3) or images.dtype != np.uint8:
-                raise RuntimeError(f"generator for {category} returned {images.shape} {images.dtype}")
             for i, d in enumerate(dets):
                 replacements.append(Replacement(d, batch.geometry[i], images[i], features.masks[i]))
         return replacements
+
+    def synthesize(self, batch: CropBatch, features: Features) -> np.ndarray:
+        """Fresh latents for every instance, then the category's generator. Only the
+        features reach the generator: the crops' pixels never do."""
+        generator = self.generators[batch.category]
+        latents = self.rng.standard_normal((len(batch), generator.latent_dim), dtype=np.float32)
+        images = generator.generate(batch.category, features.masks, features.edges, latents)
+        expected = (len(batch), batch.size, batch.size, 3)
+        if images.shape != expected or images.dtype != np.uint8:
+            raise RuntimeError(
+                f"generator for {batch.category} returned {images.shape} {images.dtype}, not {expected} uint8"
+            )
+        return images
 
     def anonymize_or_blank(self, frame: np.ndarray, timings: dict | None = None):
         """Fail closed: (output, instances, error). On failure the output is a black frame of

@@ -90,6 +90,8 @@ class Instance:
     box: Box
     score: float
     mask_area: int  # pixels actually replaced in the output frame
+    # Box-sized bool mask of the replaced pixels (the whole box for the baselines).
+    mask: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         return {

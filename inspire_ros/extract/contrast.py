@@ -16,7 +16,7 @@ from ..types import CropBatch, Features
 from .edges import edge_maps
 from .shape import clean_masks, radius, scaled_rects, small_crops
 
-DEFAULTS = {"work_size": 32, "samples": 32, "tau": 18.0, "core": 0.45, "threshold": 0.5}
+DEFAULTS = {"work_size": 32, "samples": 32, "tau": 8.0, "core": 0.6, "threshold": 0.35}
 
 
 class ContrastExtractor:

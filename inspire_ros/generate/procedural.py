@@ -27,6 +27,8 @@ CAR_BODY = np.array(
 GLASS = np.array([55, 50, 45], F32)
 TYRE = np.array([22, 22, 24], F32)
 LAMPS = np.array([[40, 40, 200], [190, 230, 240]], F32)  # rear red, front warm white
+PLATE = np.array([225, 228, 230], F32)  # blank: no characters
+GRILLE = np.array([45, 45, 48], F32)
 VEHICLES = {"car", "bus", "truck", "train"}
 
 
@@ -120,27 +122,41 @@ class ProceduralGenerator:
         # Bare forearms at the sides of the torso (short sleeves) for about half the people.
         arms = (t > waist - 0.12) & (t < waist) & ((u < 0.14) | (u > 0.86)) & _col(z[:, 7] > 0.5)
         labels[arms] = 3
-        return labels, palette, np.ones(labels.shape, F32)
+        # Shadow between the legs and under the arms gives the silhouette its limbs.
+        factor = np.where((t > waist + 0.08) & (t < 0.94) & (np.abs(u - 0.5) < 0.07), 0.55, 1.0).astype(F32)
+        factor = np.broadcast_to(factor, labels.shape).copy()
+        return labels, palette, factor
 
     @staticmethod
     def _vehicle(z: np.ndarray, t: np.ndarray, u: np.ndarray):
         n = len(z)
         body = _pick(CAR_BODY, z[:, 0])
-        # Palette order = label: 0 body, 1 glass, 2 shoulder highlight, 3 lamps, 4 tyres/shadow.
+        grey = (95 + 60 * z[:, 6:7]) * np.array([[1.0, 1.02, 1.0]], F32)
+        # Palette order = label: 0 body, 1 glass, 2 shoulder highlight, 3 lamps, 4 tyres and
+        # shadow, 5 backdrop (the mask's corners around the cabin), 6 plate, 7 grille.
         palette = np.stack(
             [body, np.broadcast_to(GLASS, body.shape), np.minimum(body * 1.35 + 20, 255),
-             LAMPS[(z[:, 5] > 0.5).astype(int)], np.broadcast_to(TYRE, body.shape)],
+             LAMPS[(z[:, 5] > 0.5).astype(int)], np.broadcast_to(TYRE, body.shape), grey,
+             np.broadcast_to(PLATE, body.shape), np.broadcast_to(GRILLE, body.shape)],
             1,
         )  # fmt: skip
-        roof, belt = _col(0.05 + 0.05 * z[:, 1]), _col(0.42 + 0.1 * z[:, 2])
-        sill, pillar = _col(0.8 + 0.06 * z[:, 3]), _col(0.06 + 0.08 * z[:, 4])
+        roof, belt = _col(0.04 + 0.05 * z[:, 1]), _col(0.38 + 0.1 * z[:, 2])
+        top_half, pillar = _col(0.3 + 0.1 * z[:, 3]), _col(0.03 + 0.03 * z[:, 4])
+        rel = np.clip(t / belt, 0, 1)  # 0 at the roof, 1 at the belt line
+        half = top_half + (0.5 - top_half) * rel  # the cabin widens towards the belt line
+        off = np.abs(u - 0.5)
         labels = np.zeros((n, t.shape[1], u.shape[2]), np.intp)
-        glass = (t > roof) & (t < belt) & (u > pillar) & (u < 1 - pillar)
+        above = np.broadcast_to(t < belt, labels.shape)
+        labels[above & (off > half)] = 5
+        glass = (t > roof) & (t < belt - 0.03) & (off < half - pillar)
         labels[glass] = 1
-        labels[np.broadcast_to((t > belt) & (t < belt + 0.05), labels.shape)] = 2
-        labels[(t > belt + 0.06) & (t < belt + 0.16) & ((u < 0.13) | (u > 0.87))] = 3
-        wheels = (t > sill) & (((u > 0.08) & (u < 0.3)) | ((u > 0.7) & (u < 0.92)))
-        labels[wheels | np.broadcast_to(t > 0.93, labels.shape)] = 4
+        labels[np.broadcast_to((t > belt) & (t < belt + 0.04), labels.shape)] = 2
+        band = (t > belt + 0.06) & (t < belt + 0.17)
+        labels[band & (off > 0.33)] = 3
+        labels[band & (off < 0.2)] = 7
+        labels[(t > belt + 0.22) & (t < belt + 0.3) & (off < 0.1)] = 6
+        wheels = (t > 0.72) & (off > 0.28) & (off < 0.46)
+        labels[wheels | np.broadcast_to(t > 0.9, labels.shape)] = 4
         # Sky reflection on the glass: brighter towards the roof.
         factor = np.where(glass, 1.0 + 0.6 * np.clip(1.0 - (t - roof) / (belt - roof), 0, 1), 1.0).astype(F32)
         return labels, palette, factor
