@@ -24,7 +24,7 @@ from inspire_ros.paths import default_config_path, shared_dir
 from inspire_ros.pipeline import Anonymizer
 from inspire_ros.types import Box, Detection
 
-from mask_iou import camvid_instances  # noqa: E402  (sibling script)
+from mask_iou import camvid_instances  # sibling script in bench/
 
 
 class GroundTruthDetector:
@@ -50,7 +50,9 @@ def frames(dataset: str, min_area: int, step: int):
         for line in open(root / "pets09_s2l1" / "gt_every5.txt"):
             f, _, x, y, w, h, _ = (float(v) for v in line.split(","))
             x0, y0 = max(0, int(x)), max(0, int(y))
-            gt.setdefault(int(f), []).append(Detection(Box(x0, y0, min(768, int(x + w)), min(576, int(y + h))), "person", 0, 1.0))
+            gt.setdefault(int(f), []).append(
+                Detection(Box(x0, y0, min(768, int(x + w)), min(576, int(y + h))), "person", 0, 1.0)
+            )
         cap = cv2.VideoCapture(str(root / "pets09_s2l1" / "vtest.avi"))
         wanted = sorted(gt)[:: max(1, step)]
         index = 0

@@ -1,0 +1,65 @@
+"""Shared fixtures: real frames and models from the shared folder (../shared by default)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from inspire_ros import config as config_mod
+from inspire_ros.paths import default_config_path, shared_dir
+
+TEST_DIR = Path(__file__).resolve().parent
+if str(TEST_DIR) not in sys.path:  # test plug-ins (test/plugins.py) import as `plugins`
+    sys.path.insert(0, str(TEST_DIR))
+
+SHARED = shared_dir()
+if not (SHARED / "README.md").is_file():
+    raise pytest.UsageError(f"shared data not found at {SHARED}: set INSPIRE_SHARED to the shared folder")
+
+VTEST = SHARED / "data" / "pets09_s2l1" / "vtest.avi"
+BUS = SHARED / "data" / "street" / "bus.jpg"
+CAMVID = SHARED / "data" / "camvid"
+
+
+def read_video_frames(indices: list[int], path: Path = VTEST) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    out, i, wanted = [], 0, sorted(indices)
+    while wanted:
+        ok, frame = cap.read()
+        assert ok, f"{path} ended before frame {wanted[0]}"
+        if i == wanted[0]:
+            out.append(frame)
+            wanted.pop(0)
+        i += 1
+    cap.release()
+    return out
+
+
+@pytest.fixture(scope="session")
+def default_cfg() -> config_mod.Config:
+    return config_mod.load(default_config_path())
+
+
+@pytest.fixture(scope="session")
+def bus() -> np.ndarray:
+    return cv2.imread(str(BUS))
+
+
+@pytest.fixture(scope="session")
+def vtest_frames() -> list[np.ndarray]:
+    return read_video_frames([0, 150, 400])
+
+
+@pytest.fixture(scope="session")
+def camvid_frames() -> list[np.ndarray]:
+    names = ["val/images/0016E5_08053.jpg", "test/images/0001TP_009240.jpg", "train/images/0006R0_f02220.jpg"]
+    return [cv2.imread(str(CAMVID / n)) for n in names]
+
+
+@pytest.fixture(scope="session")
+def real_frames(bus, vtest_frames, camvid_frames) -> list[np.ndarray]:
+    return [bus, *vtest_frames, *camvid_frames]

@@ -1,0 +1,46 @@
+"""Plug-ins used by the tests through the public plug-in interface (config `type:`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inspire_ros.types import CropBatch, Detection, Features
+
+
+class FixedDetector:
+    """Returns the same detections for every frame."""
+
+    provider = "fixed"
+
+    def __init__(self, detections: list[Detection]):
+        self.detections = detections
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        return list(self.detections)
+
+
+class FixedExtractor:
+    """Returns the same mask and edges for every crop, whatever its pixels."""
+
+    def __init__(self, mask: np.ndarray, edges: np.ndarray):
+        self.mask, self.edges = mask, edges
+
+    def extract(self, batch: CropBatch) -> Features:
+        n = len(batch)
+        return Features(np.repeat(self.mask[None], n, 0), np.repeat(self.edges[None], n, 0))
+
+
+class FlakyGenerator:
+    """Raises on every `fail_every`-th call (fault injection for fail-closed tests)."""
+
+    latent_dim = 16
+
+    def __init__(self, gcfg, cfg):
+        self.fail_every = int(gcfg.params.get("fail_every", 1))
+        self.calls = 0
+
+    def generate(self, category, masks, edges, latents):
+        self.calls += 1
+        if self.calls % self.fail_every == 0:
+            raise RuntimeError("injected generator failure")
+        return np.full((*masks.shape, 3), 200, np.uint8)

@@ -1,0 +1,136 @@
+"""The whole chain on real frames: what users rely on."""
+
+import numpy as np
+import pytest
+
+from inspire_ros import Anonymizer
+from inspire_ros.config import METHODS
+from inspire_ros.types import Box, Detection
+
+from plugins import FixedDetector, FixedExtractor
+
+
+def union_mask(frame, instances):
+    union = np.zeros(frame.shape[:2], bool)
+    for inst in instances:
+        b = inst.box
+        union[b.y0 : b.y1, b.x0 : b.x1] |= inst.mask
+    return union
+
+
+@pytest.fixture(scope="module")
+def anonymizer(default_cfg):
+    return Anonymizer(default_cfg.replace(seed=11))
+
+
+def test_every_instance_replaced_and_background_bit_identical(anonymizer, real_frames):
+    total = 0
+    for frame in real_frames:
+        detections = anonymizer.detector.detect(frame)
+        original = frame.copy()
+        out, instances = anonymizer.anonymize(frame)
+        assert np.array_equal(frame, original), "the input frame must not be modified"
+        assert out.shape == frame.shape and out.dtype == np.uint8
+        assert sorted(d.box.as_list() for d in detections) == sorted(i.box.as_list() for i in instances)
+        union = union_mask(frame, instances)
+        assert np.array_equal(out[~union], frame[~union])
+        changed = (out != frame).any(-1)
+        for inst in instances:
+            b = inst.box
+            assert inst.mask.shape == (b.height, b.width) and inst.mask_area == inst.mask.sum()
+            assert inst.mask.mean() >= 0.3, f"{inst} mask covers too little of its box"
+            region_changed = changed[b.y0 : b.y1, b.x0 : b.x1][inst.mask]
+            assert region_changed.mean() > 0.8, f"{inst} not replaced"
+        total += len(instances)
+    assert total >= 20
+
+
+def test_pasted_in_ascending_box_area(anonymizer, bus):
+    _, instances = anonymizer.anonymize(bus)
+    areas = [i.box.area for i in instances]
+    assert areas == sorted(areas)
+
+
+def test_same_seed_same_output_other_seed_other_output(default_cfg, vtest_frames):
+    frames = vtest_frames[:2]
+    runs = [Anonymizer(default_cfg.replace(seed=s)) for s in (5, 5, 6)]
+    a, b, c = ([run.anonymize(f)[0] for f in frames] for run in runs)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_fresh_latents_every_frame(default_cfg, vtest_frames):
+    """The same frame twice through one anonymizer gives different instances: instances
+    cannot be linked across frames by their appearance."""
+    anon = Anonymizer(default_cfg)  # seed None: OS entropy
+    first, inst = anon.anonymize(vtest_frames[0])
+    second, _ = anon.anonymize(vtest_frames[0])
+    union = union_mask(first, inst)
+    assert (first != second).any(-1)[union].mean() > 0.5
+
+
+def test_instances_are_a_function_of_mask_edges_and_seed_only(default_cfg, camvid_frames, vtest_frames):
+    """Two different originals, the same boxes, masks and edges: bit-identical instances."""
+    box = Box(100, 60, 160, 200)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[4:60, 18:46] = 1
+    edges = np.zeros((64, 64), np.uint8)
+    edges[20, 18:46] = 1
+    outs = []
+    for frame in (camvid_frames[0], vtest_frames[0][:360, :480]):
+        anon = Anonymizer(
+            default_cfg.replace(seed=3, categories={"person": {}}),
+            detector=FixedDetector([Detection(box, "person", 0, 0.9)]),
+            extractors={"person": FixedExtractor(mask, edges)},
+        )
+        out, (inst,) = anon.anonymize(frame)
+        outs.append((out[box.y0 : box.y1, box.x0 : box.x1], inst.mask))
+    (a, ma), (b, mb) = outs
+    assert np.array_equal(ma, mb) and ma.sum() > 0
+    assert np.array_equal(a[ma], b[mb])
+    assert not np.array_equal(camvid_frames[0][60:200, 100:160][ma], vtest_frames[0][60:200, 100:160][ma])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_all_methods_change_boxes_and_nothing_else(default_cfg, method, vtest_frames):
+    anon = Anonymizer(default_cfg.replace(method=method, seed=0))
+    frame = vtest_frames[1]
+    out, instances = anon.anonymize(frame)
+    assert len(instances) >= 5
+    union = union_mask(frame, instances)
+    assert np.array_equal(out[~union], frame[~union])
+    for inst in instances:
+        b = inst.box
+        assert (out[b.y0 : b.y1, b.x0 : b.x1] != frame[b.y0 : b.y1, b.x0 : b.x1]).any(-1).mean() > 0.3
+
+
+def test_baselines_follow_their_definition(default_cfg, vtest_frames):
+    frame = vtest_frames[1]
+    fill = Anonymizer(default_cfg.replace(method="fill"))
+    out, instances = fill.anonymize(frame)
+    for inst in instances:
+        b = inst.box
+        assert (out[b.y0 : b.y1, b.x0 : b.x1] == [127, 127, 127]).all()
+    pix = Anonymizer(default_cfg.replace(method="pixelate", **{"baselines.pixelate.cells": 4}))
+    out, instances = pix.anonymize(frame)
+    biggest = max(instances, key=lambda i: i.box.area)
+    b = biggest.box
+    region = out[b.y0 : b.y1, b.x0 : b.x1].reshape(-1, 3)
+    assert len(np.unique(region, axis=0)) <= 4 * 4 + 4
+
+
+def test_bad_frames_are_rejected(anonymizer):
+    for bad in (np.zeros((10, 10), np.uint8), np.zeros((10, 10, 3), np.float32), "frame"):
+        with pytest.raises(ValueError, match="HxWx3 uint8"):
+            anonymizer.anonymize(bad)
+
+
+def test_fail_closed_never_returns_the_original(default_cfg, vtest_frames):
+    cfg = default_cfg.replace(**{"generator.type": "plugins:FlakyGenerator", "generator.params": {"fail_every": 1}})
+    anon = Anonymizer(cfg)
+    frame = vtest_frames[0]
+    out, instances, error = anon.anonymize_or_blank(frame)
+    assert error and "injected generator failure" in error
+    assert out.shape == frame.shape and not out.any() and instances == []
+    drop = Anonymizer(cfg.replace(on_error="drop"))
+    assert drop.anonymize_or_blank(frame)[0] is None
