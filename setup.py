@@ -35,7 +35,7 @@ setup(
         # Training the learned blocks; the CPU wheel, always pinned (else a CUDA build comes in).
         "torch": ["torch==2.13.0", "onnx>=1.16"],
         # The ultralytics detector backend; ultralytics predicts only with torchvision.
-        "ultralytics": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics-opencv-headless"],
+        "ultralytics": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics-opencv-headless", "onnx>=1.16"],
         "ray": ["ray>=2.9"],
         "dev": ["pytest>=8", "ruff>=0.6"],
     },
