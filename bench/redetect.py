@@ -81,7 +81,7 @@ def found(gt: list[Detection], dets: list[Detection]) -> list[bool]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dataset", nargs="+", default=["camvid-val", "pets09"])
+    ap.add_argument("--dataset", nargs="+", default=["camvid-val", "camvid-test", "pets09"])
     ap.add_argument("--config", default=str(default_config_path()))
     ap.add_argument("--min-area", type=int, default=400)
     ap.add_argument("--step", type=int, default=2, help="use every n-th annotated frame")

@@ -16,7 +16,7 @@ from ..types import CropBatch, Features
 from .edges import edge_maps
 from .shape import clean_masks, radius, scaled_rects, small_crops
 
-DEFAULTS = {"work_size": 32, "samples": 32, "tau": 8.0, "core": 0.6, "threshold": 0.35}
+DEFAULTS = {"work_size": 32, "samples": 32, "tau": 8.0, "core": 0.6, "threshold": 0.35, "adaptive": 0.7}
 
 
 class ContrastExtractor:
@@ -47,9 +47,16 @@ class ContrastExtractor:
                 idx = np.flatnonzero(inside[i].reshape(-1))
             samples[i] = lab[i, idx[np.linspace(0, idx.size - 1, k).astype(int)]]
         # min_k |a - b_k|^2 = |a|^2 + min_k (|b_k|^2 - 2 a.b_k): one batched matmul.
-        d2 = (samples**2).sum(-1)[:, None, :] - 2 * lab @ samples.transpose(0, 2, 1)
-        dist = np.sqrt(np.maximum(d2.min(-1) + (lab**2).sum(-1), 0)).reshape(n, work, work)
-        colour = np.clip(dist / self.p["tau"], 0, 1)
+        # (N, K, P) so the min runs over the outer axis: numpy vectorizes that, not a min
+        # over a short innermost axis.
+        d2 = (samples**2).sum(-1)[:, :, None] - 2 * samples @ lab.transpose(0, 2, 1)
+        dist = np.sqrt(np.maximum(d2.min(1) + (lab**2).sum(-1), 0)).reshape(n, work, work)
+        tau = self.p["tau"]
+        if self.p["adaptive"]:
+            # Scale to the instance's own contrast: dark, low-contrast scenes still separate.
+            spread = np.percentile(np.where(inside, dist, np.nan).reshape(n, -1), 75, axis=1)
+            tau = np.clip(self.p["adaptive"] * np.nan_to_num(spread, nan=tau), 3.0, tau)[:, None, None]
+        colour = np.clip(dist / tau, 0, 1)
         prior = np.clip(1.25 - rho, 0, 1)
         raw = (0.55 * colour + 0.45 * prior > self.p["threshold"]) & inside
         return clean_masks(raw, rho, self.p["core"], batch.size, batch.valid)

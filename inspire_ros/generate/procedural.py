@@ -47,8 +47,8 @@ def _col(v: np.ndarray) -> np.ndarray:
 
 class ProceduralGenerator:
     def __init__(self, cfg: GeneratorConfig):
-        if cfg.latent_dim < 12:
-            raise ValueError("generator.latent_dim must be at least 12 for the procedural generator")
+        if cfg.latent_dim < 16:
+            raise ValueError("generator.latent_dim must be at least 16 for the procedural generator")
         self.latent_dim = cfg.latent_dim
 
     def generate(self, category: str, masks: np.ndarray, edges: np.ndarray, latents: np.ndarray) -> np.ndarray:
@@ -75,10 +75,13 @@ class ProceduralGenerator:
         else:
             labels = np.zeros((n, s, s), np.intp)
             palette, factor = _pick(CAR_BODY, z[:, 0])[:, None, :], np.ones((n, s, s), F32)
-        img = palette[np.arange(n)[:, None, None], labels]  # (N,S,S,3)
+        k = palette.shape[1]
+        flat = labels + (np.arange(n) * k)[:, None, None]
+        img = np.take(palette.reshape(n * k, 3), flat, axis=0)  # (N,S,S,3)
 
         light = _col(0.55 + 0.45 * z[:, 11])  # which side the light comes from
-        factor *= 1.0 - 0.38 * np.abs(u - light) ** 1.5
+        off = np.abs(u - light)
+        factor *= 1.0 - 0.38 * off * np.sqrt(off)
         factor *= 1.0 + 0.15 * (_col(z[:, 10]) - 0.5) - 0.12 * t
         # Structure from the (blurred) edges of the original, and a darker silhouette rim.
         interior = m.copy()
@@ -89,22 +92,18 @@ class ProceduralGenerator:
         factor *= 1.0 - 0.45 * edges - 0.25 * (m & ~interior)
         factor *= m
         img *= factor[..., None]
-        img += self._texture(latents, s) * m[..., None]
+        img += (self._texture(z, t, u) * m)[..., None]
         return np.clip(img, 0, 255).astype(np.uint8)
 
     @staticmethod
-    def _texture(latents: np.ndarray, s: int) -> np.ndarray:
-        """Low-frequency cloth/paint variation, seeded by each instance's own latent."""
-        n, low = len(latents), max(2, s // 8)
-        noise = np.empty((low, low, n), F32)
-        for i in range(n):
-            rng = np.random.default_rng(np.frombuffer(latents[i].astype(F32).tobytes(), np.uint32))
-            noise[:, :, i] = rng.normal(0, 7.0, (low, low))
-        chunks = [
-            cv2.resize(noise[:, :, j : j + 256], (s, s), interpolation=cv2.INTER_CUBIC).reshape(s, s, -1)
-            for j in range(0, n, 256)  # cv2 handles at most 512 channels per call
-        ]
-        return np.concatenate(chunks, axis=2).transpose(2, 0, 1)[..., None]
+    def _texture(z: np.ndarray, t: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Low-frequency cloth/paint variation: two plane waves whose direction, frequency
+        and phase come from the instance's own latent."""
+        angle, freq = _col(z[:, 12] * np.pi), _col(2.0 + 6.0 * z[:, 13])
+        phase, amp = _col(z[:, 14] * 2 * np.pi), _col(4.0 + 6.0 * z[:, 15])
+        wave = np.sin(freq * (np.cos(angle) * u + np.sin(angle) * t) * 2 * np.pi + phase)
+        wave += 0.5 * np.sin(2.3 * freq * (np.sin(angle) * u - np.cos(angle) * t) * 2 * np.pi - phase)
+        return (amp * wave).astype(F32)
 
     @staticmethod
     def _person(z: np.ndarray, t: np.ndarray, u: np.ndarray):
@@ -123,8 +122,8 @@ class ProceduralGenerator:
         arms = (t > waist - 0.12) & (t < waist) & ((u < 0.14) | (u > 0.86)) & _col(z[:, 7] > 0.5)
         labels[arms] = 3
         # Shadow between the legs and under the arms gives the silhouette its limbs.
-        factor = np.where((t > waist + 0.08) & (t < 0.94) & (np.abs(u - 0.5) < 0.07), 0.55, 1.0).astype(F32)
-        factor = np.broadcast_to(factor, labels.shape).copy()
+        factor = np.ones(labels.shape, F32)
+        factor[(t > waist + 0.08) & (t < 0.94) & (np.abs(u - 0.5) < 0.07)] = 0.55
         return labels, palette, factor
 
     @staticmethod
@@ -157,6 +156,8 @@ class ProceduralGenerator:
         labels[(t > belt + 0.22) & (t < belt + 0.3) & (off < 0.1)] = 6
         wheels = (t > 0.72) & (off > 0.28) & (off < 0.46)
         labels[wheels | np.broadcast_to(t > 0.9, labels.shape)] = 4
-        # Sky reflection on the glass: brighter towards the roof.
+        # Sky reflection on the glass: brighter towards the roof; the body darkens towards
+        # the ground as under an overcast sky.
         factor = np.where(glass, 1.0 + 0.6 * np.clip(1.0 - (t - roof) / (belt - roof), 0, 1), 1.0).astype(F32)
+        factor *= 1.0 - 0.35 * np.clip(t - belt, 0, 1) * _col(z[:, 7])
         return labels, palette, factor
