@@ -6,11 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${VENV:-.venv}"
 extras="${EXTRAS:-dev}"
-quiet=(--quiet --disable-pip-version-check)
+log=".cache/setup-$(basename "$venv").log"
+mkdir -p .cache
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-# pip prints a warning per missing local index folder on this machine kind: keep the log readable.
-"$venv/bin/python" -m pip install "${quiet[@]}" --upgrade "pip>=23" 2>&1 | grep -v '^WARNING: Location' || true
-"$venv/bin/python" -m pip install "${quiet[@]}" -e ".[${extras}]" 2>&1 | grep -v '^WARNING: Location' || true
+# pip's own chatter goes to the log; it is printed only if the install fails.
+if ! { "$venv/bin/python" -m pip install --disable-pip-version-check --upgrade "pip>=23" &&
+       "$venv/bin/python" -m pip install --disable-pip-version-check -e ".[${extras}]"; } >"$log" 2>&1; then
+  grep -v '^WARNING: Location' "$log" | tail -40
+  echo "setup: pip install failed (full log: $log)" >&2
+  exit 1
+fi
 "$venv/bin/python" -c "import inspire_ros, cv2, onnxruntime; print('inspire_ros', inspire_ros.__version__, 'ready in $venv/')"
