@@ -231,6 +231,14 @@ def _check_semantics(cfg: Config) -> None:
             _fail(f"{where}.edges.low", "must not exceed edges.high")
 
 
+def block_params(params: dict, defaults: dict, key: str) -> dict:
+    """Defaults overlaid with a block's `params`, refusing keys the block does not know."""
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        _fail(f"{key}.{unknown[0]}", f"unknown key (allowed here: {', '.join(defaults)})")
+    return {**defaults, **params}
+
+
 def from_dict(data: dict | None) -> Config:
     cfg = _build_dataclass(Config, data or {}, "")
     _check_semantics(cfg)

@@ -54,3 +54,11 @@ def test_per_category_override_and_replace(default_cfg):
     assert (changed.method, changed.detector.score_threshold) == ("blur", 0.5)
     with pytest.raises(ConfigError, match="'detector.nope'"):
         default_cfg.replace(**{"detector.nope": 1})
+
+
+def test_block_params_name_the_unknown_key(default_cfg):
+    from inspire_ros import Anonymizer
+
+    cfg = default_cfg.replace(**{"extractor.params": {"tua": 3}})
+    with pytest.raises(ConfigError, match="'extractor.params.tua'"):
+        Anonymizer(cfg)

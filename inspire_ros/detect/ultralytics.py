@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import model_store
 from ..coco import CLASS_ID, COCO_CLASSES
-from ..config import Config, ConfigError
+from ..config import Config, ConfigError, block_params
 from ..types import Detection
 from .base import finalize_boxes, to_detections
 
@@ -37,10 +37,8 @@ class UltralyticsDetector:
             ) from e
         dc = cfg.detector
         path = model_store.resolve(dc.model, dc.sha256)
-        unknown = set(dc.params) - {"task"}
-        if unknown:
-            raise ConfigError(f"config key 'detector.params': unknown key(s) {sorted(unknown)} for ultralytics")
-        self.model = YOLO(str(path), task=dc.params.get("task"))
+        params = block_params(dc.params, {"task": None}, "detector.params")
+        self.model = YOLO(str(path), task=params["task"])
         names = _class_names(self.model.names)
         missing = [c for c in cfg.categories if c not in names]
         if missing:

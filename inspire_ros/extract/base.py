@@ -4,14 +4,33 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from ..config import Config, ExtractorConfig
+import numpy as np
+
+from ..config import Config, ExtractorConfig, block_params
 from ..plugins import load_plugin
 from ..types import CropBatch, Features
+from .edges import edge_maps
 
 
 @runtime_checkable
 class Extractor(Protocol):
     def extract(self, batch: CropBatch) -> Features: ...
+
+
+class MaskExtractor:
+    """Base of the built-in extractors: subclasses compute masks, edges are shared."""
+
+    DEFAULTS: dict = {}
+
+    def __init__(self, cfg: ExtractorConfig):
+        self.cfg = cfg
+        self.p = block_params(cfg.params, self.DEFAULTS, "extractor.params")
+
+    def masks(self, batch: CropBatch) -> np.ndarray:
+        raise NotImplementedError
+
+    def extract(self, batch: CropBatch) -> Features:
+        return Features(self.masks(batch), edge_maps(batch.images, batch.valid, self.cfg.edges))
 
 
 def build_extractor(ecfg: ExtractorConfig, cfg: Config, key: str) -> Extractor:

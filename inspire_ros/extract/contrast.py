@@ -11,21 +11,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..config import ExtractorConfig
-from ..types import CropBatch, Features
-from .edges import edge_maps
+from ..types import CropBatch
+from .base import MaskExtractor
 from .shape import clean_masks, radius, scaled_rects, small_crops
 
-DEFAULTS = {"work_size": 32, "samples": 32, "tau": 8.0, "core": 0.6, "threshold": 0.35, "adaptive": 0.7}
 
-
-class ContrastExtractor:
-    def __init__(self, cfg: ExtractorConfig):
-        unknown = set(cfg.params) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(f"extractor.params: unknown key(s) {sorted(unknown)} for type contrast")
-        self.cfg = cfg
-        self.p = {**DEFAULTS, **cfg.params}
+class ContrastExtractor(MaskExtractor):
+    DEFAULTS = {"work_size": 32, "samples": 32, "tau": 8.0, "core": 0.6, "threshold": 0.35, "adaptive": 0.7}
 
     def masks(self, batch: CropBatch) -> np.ndarray:
         n, work = len(batch), int(self.p["work_size"])
@@ -60,6 +52,3 @@ class ContrastExtractor:
         prior = np.clip(1.25 - rho, 0, 1)
         raw = (0.55 * colour + 0.45 * prior > self.p["threshold"]) & inside
         return clean_masks(raw, rho, self.p["core"], batch.size, batch.valid)
-
-    def extract(self, batch: CropBatch) -> Features:
-        return Features(self.masks(batch), edge_maps(batch.images, batch.valid, self.cfg.edges))

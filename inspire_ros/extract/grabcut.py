@@ -9,21 +9,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..config import ExtractorConfig
-from ..types import CropBatch, Features
-from .edges import edge_maps
+from ..types import CropBatch
+from .base import MaskExtractor
 from .shape import clean_masks, radius, scaled_rects, small_crops
 
-DEFAULTS = {"work_size": 32, "iterations": 2, "core": 0.45}
 
-
-class GrabCutExtractor:
-    def __init__(self, cfg: ExtractorConfig):
-        unknown = set(cfg.params) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(f"extractor.params: unknown key(s) {sorted(unknown)} for type grabcut")
-        self.cfg = cfg
-        self.p = {**DEFAULTS, **cfg.params}
+class GrabCutExtractor(MaskExtractor):
+    DEFAULTS = {"work_size": 32, "iterations": 2, "core": 0.45}
 
     def masks(self, batch: CropBatch) -> np.ndarray:
         n, work = len(batch), int(self.p["work_size"])
@@ -45,6 +37,3 @@ class GrabCutExtractor:
                 pass
             raw[i] = (seed == cv2.GC_FGD) | (seed == cv2.GC_PR_FGD)
         return clean_masks(raw, rho, self.p["core"], batch.size, batch.valid)
-
-    def extract(self, batch: CropBatch) -> Features:
-        return Features(self.masks(batch), edge_maps(batch.images, batch.valid, self.cfg.edges))

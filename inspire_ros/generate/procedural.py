@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..config import GeneratorConfig
+from ..config import ConfigError, GeneratorConfig
 
 F32 = np.float32
 # BGR palettes.
@@ -48,7 +48,7 @@ def _col(v: np.ndarray) -> np.ndarray:
 class ProceduralGenerator:
     def __init__(self, cfg: GeneratorConfig):
         if cfg.latent_dim < 16:
-            raise ValueError("generator.latent_dim must be at least 16 for the procedural generator")
+            raise ConfigError("config key 'generator.latent_dim': the procedural generator needs at least 16")
         self.latent_dim = cfg.latent_dim
 
     def generate(self, category: str, masks: np.ndarray, edges: np.ndarray, latents: np.ndarray) -> np.ndarray:
