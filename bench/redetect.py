@@ -82,7 +82,13 @@ def found(gt: list[Detection], dets: list[Detection]) -> list[bool]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", nargs="+", default=["camvid-val", "camvid-test", "pets09"])
-    ap.add_argument("--config", default=str(default_config_path()))
+    ap.add_argument("--config", default=str(default_config_path()), help="config of the baselines and judge")
+    ap.add_argument(
+        "--inspire",
+        nargs="+",
+        default=[f"inspire={default_config_path()}"],
+        help="NAME=CONFIG pairs: inspire variants to compare (e.g. weight-free=config/weight_free.yaml)",
+    )
     ap.add_argument("--min-area", type=int, default=400)
     ap.add_argument("--step", type=int, default=2, help="use every n-th annotated frame")
     ap.add_argument("--seed", type=int, default=0)
@@ -90,9 +96,14 @@ def main() -> None:
     base = config_mod.load(args.config).replace(seed=args.seed)
     judge = YoloxDetector(base.replace(**{"detector.model": "yolox_nano_dynamic.onnx", "detector.input_size": 640}))
     gt_detector = GroundTruthDetector()
-    methods = {m: Anonymizer(base.replace(method=m), detector=gt_detector) for m in METHODS}
+    methods = {}
+    for pair in args.inspire:
+        name, _, path = pair.partition("=")
+        methods[name] = Anonymizer(config_mod.load(path).replace(seed=args.seed), detector=gt_detector)
+    methods |= {m: Anonymizer(base.replace(method=m), detector=gt_detector) for m in METHODS if m != "inspire"}
     print(f"judge: YOLOX-nano 640, score >= {judge.score_threshold}; hit = same category at IoU >= 0.5")
-    print(f"{'dataset':11s} {'category':8s} {'n':>5s} " + " ".join(f"{m:>9s}" for m in ["original", *METHODS]))
+    names = ["original", *methods]
+    print(f"{'dataset':11s} {'category':8s} {'n':>5s} " + " ".join(f"{m:>12s}" for m in names))
     for dataset in args.dataset:
         hits: dict[tuple[str, str], list[bool]] = {}
         for frame, gt in frames(dataset, args.min_area, args.step):
@@ -104,7 +115,7 @@ def main() -> None:
                     hits.setdefault((name, g.category), []).append(hit)
         for cat in sorted({c for _, c in hits}):
             n = len(hits[("original", cat)])
-            row = " ".join(f"{np.mean(hits[(m, cat)]):9.3f}" for m in ["original", *METHODS])
+            row = " ".join(f"{np.mean(hits[(m, cat)]):12.3f}" for m in names)
             print(f"{dataset:11s} {cat:8s} {n:5d} {row}")
 
 

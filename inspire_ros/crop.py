@@ -37,6 +37,14 @@ def crop_batch(frame: np.ndarray, category: str, detections: list[Detection], si
     return CropBatch(category, size, list(detections), images, valid, geometry)
 
 
+def crop_mask(mask: np.ndarray, g: CropGeometry, size: int) -> np.ndarray:
+    """A box-sized mask (HxW bool) into crop space (SxS uint8 {0,1}), as crop_batch maps pixels."""
+    out = np.zeros((size, size), np.uint8)
+    m = cv2.resize(mask.astype(np.float32), (g.width, g.height), interpolation=cv2.INTER_LINEAR)
+    out[g.offset_y : g.offset_y + g.height, g.offset_x : g.offset_x + g.width] = m >= 0.5
+    return out
+
+
 def uncrop(array: np.ndarray, g: CropGeometry, interpolation: int) -> np.ndarray:
     """Map an SxS(xC) crop-space array back to its box's HxW(xC)."""
     inner = array[g.offset_y : g.offset_y + g.height, g.offset_x : g.offset_x + g.width]

@@ -13,9 +13,37 @@ import cv2
 import numpy as np
 
 from .. import config as config_mod
+from ..crop import crop_batch
 from ..io import media
 from ..paths import default_config_path, shared_dir
 from ..pipeline import STAGES, Anonymizer
+
+
+def block_costs(anonymizer: Anonymizer, frame, sizes=(1, 4, 8, 16), repeats: int = 20) -> dict:
+    """Milliseconds of the category's extractor and generator per batch of n instances."""
+    detections = anonymizer.detector.detect(frame)
+    out = {}
+    for category in anonymizer.cfg.categories:
+        dets = [d for d in detections if d.category == category]
+        if not dets:
+            continue
+        size = anonymizer.cfg.categories[category].crop_size
+        extractor, generator = anonymizer.extractors[category], anonymizer.generators[category]
+        rows = {}
+        for n in sizes:
+            batch = crop_batch(frame, category, [dets[i % len(dets)] for i in range(n)], size)
+            features = extractor.extract(batch)
+            latents = anonymizer.rng.standard_normal((n, generator.latent_dim), dtype=np.float32)
+            t = time.perf_counter()
+            for _ in range(repeats):
+                extractor.extract(batch)
+            t_ex = (time.perf_counter() - t) / repeats * 1000
+            t = time.perf_counter()
+            for _ in range(repeats):
+                generator.generate(category, features.masks, features.edges, latents)
+            rows[n] = (round(t_ex, 3), round((time.perf_counter() - t) / repeats * 1000, 3))
+        out[category] = rows
+    return out
 
 
 def run(args) -> int:
@@ -93,6 +121,11 @@ def run(args) -> int:
     print(f"  chain             {figures['chain_fps']} fps   (chain / detector = {figures['chain_over_detector']}x)")
     print(f"  with video I/O    {figures['end_to_end_fps']} fps")
     print(f"  peak RSS          {figures['peak_rss_mb']} MB")
+    if cfg.method == "inspire":
+        figures["block_ms_per_batch"] = blocks = block_costs(anonymizer, frame if frame is not None else out)
+        for category, rows in blocks.items():
+            cells = "  ".join(f"n={n}: {e:.2f}+{g:.2f}" for n, (e, g) in rows.items())
+            print(f"  {category} extract+generate ms per batch   {cells}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
     return 0

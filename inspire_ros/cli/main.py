@@ -38,6 +38,32 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--method", choices=METHODS)
     b.add_argument("--json", help="also write the figures to this JSON file")
 
+    t = sub.add_parser("train", help="build the instance dataset, train and export the learned blocks")
+    tsub = t.add_subparsers(dest="train_command", required=True)
+    td = tsub.add_parser("dataset", help="single-instance crops, masks and edges from a labelled dataset")
+    td.add_argument("--source", choices=["camvid", "cityscapes"], default="camvid")
+    td.add_argument("--root", help="dataset root (default: <shared>/data/camvid)")
+    td.add_argument("--splits", nargs="+", default=["train", "val", "test"])
+    td.add_argument("--out", default=".cache/instances")
+    td.add_argument("--size", type=int, default=64)
+    td.add_argument("--min-area", type=int, default=64, help="skip regions under this many pixels")
+    td.add_argument("--min-side", type=int, default=6, help="skip regions whose box has a shorter side")
+    for name, steps, batch in (("unet", 2000, 32), ("generator", 20000, 16)):
+        tp = tsub.add_parser(name, help=f"train the {name} (resumable; Ctrl-C keeps the last checkpoint)")
+        tp.add_argument("--data", default=".cache/instances", help="folder with train.npz and val.npz")
+        tp.add_argument("--out", default=f".cache/runs/{name}")
+        tp.add_argument("--steps", type=int, default=steps)
+        tp.add_argument("--minutes", type=float, help="stop after this much wall time")
+        tp.add_argument("--batch", type=int, default=batch)
+        tp.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
+        tp.add_argument("--force", action="store_true", help="start over even if --out holds a checkpoint")
+        tp.add_argument("--threads", type=int, default=2)
+    te = tsub.add_parser("export", help="export trained weights to ONNX and record them in models/manifest.yaml")
+    te.add_argument("kind", choices=["unet", "generator"])
+    te.add_argument("--weights", help="default: .cache/runs/unet/best.pt or .cache/runs/generator/generator.pt")
+    te.add_argument("--out", help="default: models/inspire_unet_camvid.onnx or models/inspire_gen_camvid.onnx")
+    te.add_argument("--no-manifest", action="store_true", help="do not touch models/manifest.yaml")
+
     m = sub.add_parser("models", help="list, verify or fetch model files")
     msub = m.add_subparsers(dest="models_command", required=True)
     msub.add_parser("list", help="manifest entries and where each resolves")
@@ -66,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             return run(args)
         if args.command == "bench":
             from .bench import run
+
+            return run(args)
+        if args.command == "train":
+            from .train import run
 
             return run(args)
         if args.command == "models":

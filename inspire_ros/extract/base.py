@@ -42,6 +42,10 @@ def build_extractor(ecfg: ExtractorConfig, cfg: Config, key: str) -> Extractor:
         from .grabcut import GrabCutExtractor
 
         return GrabCutExtractor(ecfg)
+    if ecfg.type == "unet":
+        from .unet import UNetExtractor
+
+        return UNetExtractor(ecfg, cfg)
     if ecfg.type == "detector_masks":
         from .detector_masks import DetectorMaskExtractor
 

@@ -6,10 +6,10 @@ instance is never left unmasked.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from ..config import ExtractorConfig
+from ..crop import crop_mask
 from ..types import CropBatch, Features
 from .contrast import ContrastExtractor
 from .edges import edge_maps
@@ -27,6 +27,5 @@ class DetectorMaskExtractor:
             masks[missing] = self.fallback.masks(batch)[missing]
         for i, (det, g) in enumerate(zip(batch.detections, batch.geometry, strict=True)):
             if det.mask is not None:
-                m = cv2.resize(det.mask.astype(np.float32), (g.width, g.height), interpolation=cv2.INTER_LINEAR)
-                masks[i, g.offset_y : g.offset_y + g.height, g.offset_x : g.offset_x + g.width] = m >= 0.5
+                masks[i] = crop_mask(det.mask, g, batch.size)
         return Features(masks, edge_maps(batch.images, batch.valid, self.cfg.edges))

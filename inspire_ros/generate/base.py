@@ -30,4 +30,8 @@ def build_generator(gcfg: GeneratorConfig, cfg: Config, key: str) -> Generator:
         from .procedural import ProceduralGenerator
 
         return ProceduralGenerator(gcfg)
+    if gcfg.type == "gan":
+        from .gan import GanGenerator
+
+        return GanGenerator(gcfg, cfg)
     return load_plugin(gcfg.type, f"{key}.type", Generator)(gcfg, cfg)

@@ -1,0 +1,56 @@
+"""`inspire train dataset|unet|generator|export`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..config import ConfigError
+from ..paths import package_models_dir, shared_dir
+
+EXPORTS = {
+    "unet": (".cache/runs/unet/best.pt", "inspire_unet_camvid.onnx", "mask UNet (first layer 8 channels)"),
+    "generator": (".cache/runs/generator/generator.pt", "inspire_gen_camvid.onnx", "conditional GAN generator"),
+}
+
+
+def run(args) -> int:
+    if args.train_command == "dataset":
+        from ..train.dataset import build
+
+        root = Path(args.root) if args.root else shared_dir() / "data" / "camvid"
+        for split in args.splits:
+            report = build(args.source, root, split, Path(args.out), args.size, args.min_area, args.min_side)
+            print(f"{split}: {json.dumps(report.to_dict())}")
+        print(f"inspire: dataset written to {args.out}")
+        return 0
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        raise ConfigError("training needs the torch extra: pip install -e '.[torch]'") from e
+    if args.train_command in ("unet", "generator"):
+        from ..train import gan, unet
+
+        trainer = unet.train if args.train_command == "unet" else gan.train
+        summary = trainer(
+            Path(args.data), Path(args.out), steps=args.steps, minutes=args.minutes, batch=args.batch,
+            resume=args.resume, force=args.force, threads=args.threads,
+        )  # fmt: skip
+        last = summary["history"][-1] if summary["history"] else {}
+        print(f"inspire: {args.train_command} at step {summary['steps']} in {args.out}: {json.dumps(last)}")
+        return 0
+    from ..train.export import export
+
+    default_weights, default_name, what = EXPORTS[args.kind]
+    weights = Path(args.weights or default_weights)
+    out = Path(args.out) if args.out else package_models_dir() / default_name
+    manifest = None
+    if not args.no_manifest:
+        manifest = {
+            "licence": "trained on CamVid (CC BY-NC 4.0): research use only",
+            "source": f"inspire_ros {what}, `inspire train {args.kind}` on CamVid train (367 frames)",
+            "url": None,
+        }
+    sha = export(args.kind, weights, out, manifest=manifest)
+    print(f"inspire: exported {weights} -> {out} (sha256 {sha})")
+    return 0

@@ -1,0 +1,86 @@
+"""Export trained blocks to ONNX, check them against torch, record them in the manifest."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+import yaml
+
+from .. import model_store
+from .models import Generator, MaskUNet
+
+SPECS = {
+    "unet": {
+        "inputs": ["image", "category"],
+        "outputs": ["logits"],
+        "input": {"image": "[N,3,S,S] float32 BGR/255", "category": "[N] float32: 0 person, 1 car"},
+        "output": {"logits": "[N,1,S,S] float32 mask logits (> 0 is the object)"},
+    },
+    "generator": {
+        "inputs": ["cond", "latent"],
+        "outputs": ["image"],
+        "input": {
+            "cond": "[N,3,S,S] float32: mask, edges, category plane (0 person, 1 car)",
+            "latent": "[N,Z] float32 ~ N(0,1)",
+        },  # fmt: skip
+        "output": {"image": "[N,3,S,S] float32 BGR in [-1,1]"},
+    },
+}
+
+
+def load_weights(kind: str, weights: Path) -> torch.nn.Module:
+    model = MaskUNet() if kind == "unet" else Generator()
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def export(kind: str, weights: Path, out: Path, size: int = 64, manifest: dict | None = None) -> str:
+    """Write `out` (ONNX), verify onnxruntime matches torch, return its sha256; with
+    `manifest` (licence, source, training notes) also add/replace its manifest entry."""
+    model = load_weights(kind, weights)
+    n = 3
+    if kind == "unet":
+        args = (torch.rand(n, 3, size, size), torch.tensor([0.0, 1.0, 0.0]))
+    else:
+        cond = (torch.rand(n, 3, size, size) > 0.5).float()
+        args = (cond, torch.randn(n, model.latent_dim))
+    spec = SPECS[kind]
+    tmp = out.with_suffix(".tmp.onnx")
+    torch.onnx.export(
+        model,
+        args,
+        str(tmp),
+        input_names=spec["inputs"],
+        output_names=spec["outputs"],
+        dynamic_axes={name: {0: "N"} for name in spec["inputs"] + spec["outputs"]},
+        opset_version=17,
+        dynamo=False,
+    )
+    session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+    got = session.run(None, {name: a.numpy() for name, a in zip(spec["inputs"], args, strict=True)})[0]
+    with torch.no_grad():
+        want = model(*args).numpy()
+    err = float(np.abs(got - want).max())
+    if err > 1e-3:
+        tmp.unlink()
+        raise RuntimeError(f"ONNX export of {kind} differs from torch by {err}")
+    tmp.replace(out)
+    sha = model_store.sha256_of(out)
+    if manifest is not None:
+        update_manifest(out.name, {"sha256": sha, **manifest, "input": spec["input"], "output": spec["output"],
+                                   "exported": datetime.date.today().isoformat()})  # fmt: skip
+    return sha
+
+
+def update_manifest(name: str, entry: dict) -> None:
+    """Replace one entry, keeping the file's header comment."""
+    path = model_store.manifest_path()
+    text = path.read_text()
+    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+    data = yaml.safe_load(text)
+    data["models"][name] = entry
+    path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=110))
