@@ -30,6 +30,9 @@ setup(
         "onnxruntime>=1.17",
         "pyyaml>=6",
         "tqdm>=4.60",
+        # Pure-Python rosbag reader/writer for the offline bag sanitizer; <0.12 because the
+        # sanitizer reads its rosbag2 storage and mcap chunk internals.
+        "rosbags>=0.11.9,<0.12",
     ],
     extras_require={
         # Training the learned blocks; the CPU wheel, always pinned (else a CUDA build comes in).

@@ -1,4 +1,4 @@
-"""`inspire` entry point: anonymize, bench, models."""
+"""`inspire` entry point: anonymize, bench, train, models, bag."""
 
 from __future__ import annotations
 
@@ -70,6 +70,40 @@ def build_parser() -> argparse.ArgumentParser:
     f = msub.add_parser("fetch", help="download a manifest model (online users)")
     f.add_argument("name")
     f.add_argument("--dir", help="destination folder (default: $INSPIRE_MODEL_DIR or the package's models/)")
+
+    g = sub.add_parser("bag", help="anonymize the camera topics of a rosbag (ROS 1, rosbag2 sqlite3/mcap)")
+    gsub = g.add_subparsers(dest="bag_command", required=True)
+    gs = gsub.add_parser("sanitize", help="anonymize image topics, copy every other message byte for byte")
+    gs.add_argument("input", help="rosbag2 folder, .mcap or .db3 file, or ROS 1 .bag")
+    gs.add_argument("output", help="output bag of the same kind (.mcap/.db3: a bare storage file)")
+    gs.add_argument("--config", help="YAML config (default: config/default.yaml)")
+    topics_help = "image topics to anonymize, after INPUT OUTPUT (default: every image topic)"
+    gs.add_argument("--topics", nargs="+", metavar="T", help=topics_help)
+    gs.add_argument("--storage", choices=["sqlite3", "mcap"], help="rosbag2 output storage (default: the input's)")
+    gs.add_argument("--compression", choices=["none", "zstd"], help="output compression (default: the input's)")
+    gs.add_argument("--report", metavar="FILE.json", help="write per-topic counts and per-frame records here")
+    gs.add_argument("--force", action="store_true", help="overwrite an existing output")
+    gs.add_argument("--method", choices=METHODS, help="override the config's method")
+    gs.add_argument("--seed", type=int, help="seed for reproducible output (default: fresh entropy)")
+    gs.add_argument("--quiet", action="store_true", help="no progress bar")
+    gm = gsub.add_parser("sanitize-many", help="sanitize many bags into one folder, in parallel")
+    gm.add_argument("inputs", nargs="+", help="bags (rosbag2 folders, .mcap/.db3 files, ROS 1 .bag files)")
+    gm.add_argument("--out", required=True, help="output folder: OUT/<input name> and OUT/<input name>.report.json")
+    gm.add_argument("--config", help="YAML config (default: config/default.yaml)")
+    gm.add_argument("--topics", nargs="+", metavar="T", help=topics_help)
+    gm.add_argument("--storage", choices=["sqlite3", "mcap"], help="rosbag2 output storage (default: the input's)")
+    gm.add_argument("--compression", choices=["none", "zstd"], help="output compression (default: the input's)")
+    gm.add_argument("--force", action="store_true", help="redo bags whose output exists")
+    gm.add_argument("--resume", action="store_true", help="skip bags already finished (their report exists)")
+    gm.add_argument("--method", choices=METHODS, help="override the config's method")
+    gm.add_argument("--seed", type=int, help="seed for reproducible output (default: fresh entropy)")
+    gm.add_argument("--jobs", type=int, default=2, help="bags processed at once on this machine (default 2)")
+    gm.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster (auto, ray://host:port, or local)")
+    gm.add_argument("--quiet", action="store_true", help="no progress bar")
+    gv = gsub.add_parser("verify", help="check that OUTPUT is a faithful sanitized copy of INPUT")
+    gv.add_argument("input")
+    gv.add_argument("output")
+    gv.add_argument("--report", metavar="FILE.json", help="the sanitize report: also check where pixels changed")
     return p
 
 
@@ -100,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
             return run(args)
         if args.command == "models":
             from .models import run
+
+            return run(args)
+        if args.command == "bag":
+            from .bag import run
 
             return run(args)
     except (ConfigError, ModelError, MediaError, FileExistsError) as e:

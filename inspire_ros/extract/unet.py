@@ -16,7 +16,9 @@ DEFAULT_MODEL = "inspire_unet_camvid.onnx"
 
 
 class UNetExtractor(MaskExtractor):
-    DEFAULTS = {"threshold": 0.5}
+    # 0.3 rather than 0.5: on CamVid val it covers 96 % of a person instead of 92 % (fewer
+    # leaked pixels) for 0.016 IoU.
+    DEFAULTS = {"threshold": 0.3}
 
     def __init__(self, cfg: ExtractorConfig, full: Config | None = None):
         super().__init__(cfg)

@@ -1,0 +1,306 @@
+"""`inspire bag verify INPUT OUTPUT`: is OUTPUT a faithful, sanitized copy of INPUT?
+
+Checked: the same topics, types, definitions, hashes and QoS (or callerid/latching); the same
+message counts and log timestamps per topic; non-image messages byte-identical; image messages
+with the same header, size and encoding/format. With the sanitize report (--report) also: every
+frame that differs is listed there, its changed pixels lie inside the reported instance boxes,
+blanked frames are black and dropped frames are absent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from pathlib import Path
+
+import cv2
+import numpy as np
+from rosbags.interfaces import Connection
+
+from ..io import encodings
+from .definitions import default_typestore, image_typestore, is_image
+from .errors import BagError
+from .images import ImageCodec, raw_image
+from .source import BagSource
+
+# Payload pixels are compared, so a change stays where it was made; one pixel of slack covers a
+# YUV 4:2:2 pair straddling a box edge.
+BOX_MARGIN = 1
+BLACK_LEVEL = 16  # a blanked JPEG decodes to near-black, not exactly 0
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class VerifyResult:
+    input: str
+    output: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def lines(self) -> list[str]:
+        out = [f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in self.checks]
+        failed = [c.name for c in self.checks if not c.ok]
+        out.append(
+            f"verify {'PASSED' if not failed else 'FAILED'}: {self.output} against {self.input}"
+            + (f" ({len(failed)} check(s) failed: {', '.join(failed)})" if failed else "")
+        )
+        return out
+
+
+def load_report(path: Path) -> dict:
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise BagError(f"cannot read report {path}: {e}") from e
+    if not isinstance(report, dict) or "frames" not in report or "topics" not in report:
+        raise BagError(f"{path} is not a report written by `inspire bag sanitize --report`")
+    return report
+
+
+def verify(src: Path, dst: Path, report: dict | None = None) -> VerifyResult:
+    result = VerifyResult(str(src), str(dst))
+    with BagSource(src) as a, BagSource(dst) as b:
+        result.checks += _compare_connections(a.connections, b.connections, a.format.kind == b.format.kind)
+        if a.format.kind != b.format.kind:
+            result.checks.append(Check("format", False, f"input is {a.format.kind}, output is {b.format.kind}"))
+            return result
+        streams = _Streams(a, b, report)
+        streams.run()
+        result.checks += streams.checks()
+    return result
+
+
+def _compare_connections(ins: list[Connection], outs: list[Connection], same_kind: bool) -> list[Check]:
+    topics_in = {c.topic: c.msgtype for c in ins}
+    topics_out = {c.topic: c.msgtype for c in outs}
+    missing, extra = sorted(topics_in.keys() - topics_out), sorted(topics_out.keys() - topics_in)
+    checks = [
+        Check(
+            "topics",
+            not missing and not extra,
+            f"{len(topics_in)} topic(s)"
+            + (f"; missing in output: {', '.join(missing)}" if missing else "")
+            + (f"; not in input: {', '.join(extra)}" if extra else ""),
+        )
+    ]
+    wrong_type = [f"{t} ({m} -> {topics_out[t]})" for t, m in topics_in.items() if topics_out.get(t, m) != m]
+    checks.append(Check("types", not wrong_type, "same message types" if not wrong_type else "; ".join(wrong_type)))
+    if not same_kind:
+        return checks
+    problems = []
+    for conn in ins:
+        candidates = [o for o in outs if o.topic == conn.topic and o.msgtype == conn.msgtype]
+        if not candidates:
+            continue  # already reported as a missing topic or type
+        if not any(_same_connection(conn, o) for o in candidates):
+            problems.append(f"{conn.topic}: {_connection_difference(conn, candidates[0])}")
+    checks.append(
+        Check(
+            "connections",
+            not problems,
+            "same definitions, hashes and QoS/callerid" if not problems else "; ".join(problems[:5]),
+        )
+    )
+    return checks
+
+
+def _same_connection(a: Connection, b: Connection) -> bool:
+    return not _connection_difference(a, b)
+
+
+def _connection_difference(a: Connection, b: Connection) -> str:
+    diffs = []
+    if a.msgdef.data.strip() and a.msgdef.data != b.msgdef.data:
+        diffs.append("message definition differs")
+    if a.digest and a.digest != b.digest:
+        diffs.append(f"type hash {a.digest} -> {b.digest or 'none'}")
+    if a.ext != b.ext:
+        diffs.append(f"{type(a.ext).__name__} {a.ext} -> {b.ext}")
+    return ", ".join(diffs)
+
+
+@dataclass
+class _TopicTally:
+    msgtype: str
+    messages_in: int = 0
+    messages_out: int = 0
+    dropped: int = 0
+    changed: int = 0  # image messages whose bytes differ
+    problems: Counter = field(default_factory=Counter)
+    example: dict = field(default_factory=dict)  # problem -> first (index, timestamp)
+
+    def problem(self, what: str, index: int, timestamp: int) -> None:
+        self.problems[what] += 1
+        self.example.setdefault(what, (index, timestamp))
+
+
+class _Streams:
+    """Reads both bags side by side, pairing messages per topic in order."""
+
+    def __init__(self, a: BagSource, b: BagSource, report: dict | None):
+        self.a, self.b, self.report = a, b, report
+        ros1 = a.format.kind == "rosbag1"
+        bundled = default_typestore(ros1)
+        self.codecs: dict[str, ImageCodec] = {}
+        for conn in a.connections:
+            if is_image(conn.msgtype) and conn.topic not in self.codecs:
+                self.codecs[conn.topic] = ImageCodec(conn, image_typestore(conn, bundled), ros1)
+        self.records: dict[tuple[str, int], dict] = {}
+        self.anonymized_topics: set[str] | None = None
+        if report is not None:
+            self.records = {(f["topic"], int(f["index"])): f for f in report.get("frames", [])}
+            self.anonymized_topics = {t["topic"] for t in report.get("topics", []) if t.get("role") == "anonymize"}
+        self.tally: dict[str, _TopicTally] = {}
+        self.pending_in: dict[str, deque] = defaultdict(deque)
+        self.pending_out: dict[str, deque] = defaultdict(deque)
+
+    def _tally(self, conn: Connection) -> _TopicTally:
+        return self.tally.setdefault(conn.topic, _TopicTally(conn.msgtype))
+
+    def run(self) -> None:
+        for item_in, item_out in zip_longest(self.a.messages(), self.b.messages()):
+            if item_in is not None:
+                conn, timestamp, data = item_in
+                tally = self._tally(conn)
+                index = tally.messages_in
+                tally.messages_in += 1
+                record = self.records.get((conn.topic, index))
+                if record is not None and record.get("status") == "dropped":
+                    tally.dropped += 1
+                else:
+                    self.pending_in[conn.topic].append((index, timestamp, bytes(data)))
+                self._drain(conn.topic)
+            if item_out is not None:
+                conn, timestamp, data = item_out
+                self._tally(conn).messages_out += 1
+                self.pending_out[conn.topic].append((timestamp, bytes(data)))
+                self._drain(conn.topic)
+
+    def _drain(self, topic: str) -> None:
+        ins, outs = self.pending_in[topic], self.pending_out[topic]
+        while ins and outs:
+            index, t_in, data_in = ins.popleft()
+            t_out, data_out = outs.popleft()
+            self._compare(topic, index, t_in, data_in, t_out, data_out)
+
+    def _compare(self, topic: str, index: int, t_in: int, data_in: bytes, t_out: int, data_out: bytes) -> None:
+        tally = self.tally[topic]
+        if t_in != t_out:
+            tally.problem("log timestamp differs", index, t_in)
+        if data_in == data_out:
+            record = self.records.get((topic, index))
+            if record is not None and record.get("status") in ("anonymized", "blanked"):
+                tally.problem(f"frame reported {record['status']} is identical to the input", index, t_in)
+            return
+        codec = self.codecs.get(topic)
+        if codec is None:
+            tally.problem("non-image message bytes differ", index, t_in)
+            return
+        tally.changed += 1
+        if self.anonymized_topics is not None and topic not in self.anonymized_topics:
+            tally.problem("image changed on a topic the report did not anonymize", index, t_in)
+        for problem in _image_problems(codec, data_in, data_out, self.records.get((topic, index)), self.report):
+            tally.problem(problem, index, t_in)
+
+    def checks(self) -> list[Check]:
+        counts, messages, images = [], [], []
+        for topic, t in sorted(self.tally.items()):
+            expected_out = t.messages_in - t.dropped
+            if t.messages_out != expected_out:
+                dropped = f" - {t.dropped} dropped" if t.dropped else ""
+                counts.append(f"{topic}: {t.messages_in} in{dropped}, {t.messages_out} out")
+            for what, n in t.problems.items():
+                index, stamp = t.example[what]
+                line = f"{topic}: {what} ({n}x, first at message {index}, t={stamp})"
+                (images if topic in self.codecs else messages).append(line)
+        total_in = sum(t.messages_in for t in self.tally.values())
+        n_images = sum(t.messages_in for topic, t in self.tally.items() if topic in self.codecs)
+        changed = sum(t.changed for t in self.tally.values())
+        dropped = sum(t.dropped for t in self.tally.values())
+        attribution = (
+            "changes checked against the report's instance boxes"
+            if self.report is not None
+            else "no report given: changed pixels not attributed to instances"
+        )
+        return [
+            Check("counts", not counts, "; ".join(counts) or f"{total_in} message(s), per topic as expected"),
+            Check(
+                "messages",
+                not messages,
+                "non-image messages byte-identical, same log timestamps" if not messages else "; ".join(messages[:5]),
+            ),
+            Check(
+                "images",
+                not images,
+                f"{n_images} frame(s): {changed} changed, {dropped} dropped; same headers, sizes and encodings; "
+                f"{attribution}"
+                if not images
+                else "; ".join(images[:5]),
+            ),
+        ]
+
+
+def _image_problems(codec: ImageCodec, data_in: bytes, data_out: bytes, record: dict | None, report) -> list[str]:
+    try:
+        msg_in = codec.deserialize(data_in)
+    except Exception:  # noqa: BLE001 - an undecodable input frame must not have survived as is
+        failed = record is not None and record.get("status") in ("blanked", "dropped")
+        return [] if failed else ["input frame unreadable"]
+    try:
+        msg_out = codec.deserialize(data_out)
+    except Exception:  # noqa: BLE001
+        return ["output frame cannot be deserialized"]
+    problems = []
+    if msg_in.header != msg_out.header:
+        problems.append("header differs")
+    fields = ("format",) if codec.compressed else ("height", "width", "encoding", "step", "is_bigendian")
+    for name in fields:
+        if getattr(msg_in, name) != getattr(msg_out, name):
+            problems.append(f"{name} differs")
+    if not codec.compressed and len(msg_in.data) != len(msg_out.data):
+        problems.append("payload size differs")
+    if problems or report is None:
+        return problems
+    if record is None:
+        return ["frame changed but not listed in the report"]
+    if record.get("status") == "blanked":
+        return [] if _is_blank(codec, msg_out) else ["frame reported blanked is not black"]
+    if codec.compressed and _is_jpeg(msg_out.data):
+        return []  # JPEG re-encoding changes every block a little: only size and format are checkable
+    try:
+        if codec.compressed:
+            changed = encodings.compressed_changed_pixels(msg_in.format, msg_in.data, msg_out.data)
+        else:
+            changed = encodings.changed_pixels(raw_image(msg_in), raw_image(msg_out))
+    except Exception as e:  # noqa: BLE001
+        return [f"cannot compare pixels: {type(e).__name__}"]
+    allowed = np.zeros(changed.shape, np.uint8)
+    for inst in record.get("instances", []):
+        x0, y0, x1, y1 = inst["box"]
+        allowed[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = 1
+    if BOX_MARGIN:
+        allowed = cv2.dilate(allowed, np.ones((2 * BOX_MARGIN + 1,) * 2, np.uint8))
+    outside = changed & (allowed == 0)
+    return [f"pixels changed outside the reported instance boxes ({int(outside.sum())} px)"] if outside.any() else []
+
+
+def _is_blank(codec: ImageCodec, msg) -> bool:
+    try:
+        return int(codec.decode(msg).max(initial=0)) <= BLACK_LEVEL
+    except Exception:  # noqa: BLE001 - an encoding it cannot decode is blanked to zero bytes
+        return not codec.compressed and not np.asarray(msg.data).any()
+
+
+def _is_jpeg(data) -> bool:
+    return bytes(np.asarray(data[:3], np.uint8)) == b"\xff\xd8\xff"
