@@ -60,11 +60,13 @@ class Anonymizer:
         return cls(cfg)
 
     def anonymize(
-        self, frame: np.ndarray, timings: dict[str, float] | None = None
+        self, frame: np.ndarray, timings: dict[str, float] | None = None, rng: np.random.Generator | None = None
     ) -> tuple[np.ndarray, list[Instance]]:
         """Return an anonymized copy of `frame` (HxWx3 uint8 BGR) and the replaced instances.
 
-        Raises on any failure: callers decide whether to blank or drop (see `anonymize_or_blank`).
+        `rng` overrides the anonymizer's own random stream for this frame (e.g. seeded per
+        message, so a resumed bag reproduces an uninterrupted run). Raises on any failure:
+        callers decide whether to blank or drop (see `anonymize_or_blank`).
         """
         check_frame(frame)
         clock = _Clock(timings)
@@ -75,12 +77,14 @@ class Anonymizer:
             instances = obfuscate(out, detections, self.cfg.method, self.cfg.baselines)
             clock.lap("patch")
             return out, instances
-        replacements = self._synthesize(frame, detections, clock)
+        replacements = self._synthesize(frame, detections, clock, rng or self.rng)
         instances = paste(out, replacements)
         clock.lap("patch")
         return out, instances
 
-    def _synthesize(self, frame: np.ndarray, detections: list[Detection], clock: _Clock) -> list[Replacement]:
+    def _synthesize(
+        self, frame: np.ndarray, detections: list[Detection], clock: _Clock, rng: np.random.Generator
+    ) -> list[Replacement]:
         by_category: dict[str, list[Detection]] = defaultdict(list)
         for d in detections:
             by_category[d.category].append(d)
@@ -90,17 +94,17 @@ class Anonymizer:
             clock.lap("crop")
             features = self.extractors[category].extract(batch)
             clock.lap("extract")
-            images = self.synthesize(batch, features)
+            images = self.synthesize(batch, features, rng)
             clock.lap("generate")
             for i, d in enumerate(dets):
                 replacements.append(Replacement(d, batch.geometry[i], images[i], features.masks[i]))
         return replacements
 
-    def synthesize(self, batch: CropBatch, features: Features) -> np.ndarray:
+    def synthesize(self, batch: CropBatch, features: Features, rng: np.random.Generator | None = None) -> np.ndarray:
         """Fresh latents for every instance, then the category's generator. Only the
         features reach the generator: the crops' pixels never do."""
         generator = self.generators[batch.category]
-        latents = self.rng.standard_normal((len(batch), generator.latent_dim), dtype=np.float32)
+        latents = (rng or self.rng).standard_normal((len(batch), generator.latent_dim), dtype=np.float32)
         images = generator.generate(batch.category, features.masks, features.edges, latents)
         expected = (len(batch), batch.size, batch.size, 3)
         if images.shape != expected or images.dtype != np.uint8:
@@ -109,11 +113,11 @@ class Anonymizer:
             )
         return images
 
-    def anonymize_or_blank(self, frame: np.ndarray, timings: dict | None = None):
+    def anonymize_or_blank(self, frame: np.ndarray, timings: dict | None = None, rng: np.random.Generator | None = None):
         """Fail closed: (output, instances, error). On failure the output is a black frame of
         the same shape, or None when the config says to drop; never the original."""
         try:
-            out, instances = self.anonymize(frame, timings)
+            out, instances = self.anonymize(frame, timings, rng)
             return out, instances, None
         except Exception as e:  # noqa: BLE001 - any failure must not leak the original
             log.error("frame not anonymized (%s: %s); %s", type(e).__name__, e, self.cfg.on_error)
