@@ -113,7 +113,9 @@ class Anonymizer:
             )
         return images
 
-    def anonymize_or_blank(self, frame: np.ndarray, timings: dict | None = None, rng: np.random.Generator | None = None):
+    def anonymize_or_blank(
+        self, frame: np.ndarray, timings: dict | None = None, rng: np.random.Generator | None = None
+    ):
         """Fail closed: (output, instances, error). On failure the output is a black frame of
         the same shape, or None when the config says to drop; never the original."""
         try:
