@@ -60,7 +60,7 @@ class EdgeConfig:
 
 @dataclass(frozen=True)
 class ExtractorConfig:
-    type: str = "contrast"  # contrast | grabcut | detector_masks | package.module:Class
+    type: str = "unet"  # unet | contrast | grabcut | detector_masks | package.module:Class
     model: str | None = None  # for learned extractors: manifest name or a path
     sha256: str | None = None  # for models that are not in models/manifest.yaml
     edges: EdgeConfig = field(default_factory=EdgeConfig)
@@ -69,7 +69,7 @@ class ExtractorConfig:
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    type: str = "procedural"  # procedural | package.module:Class
+    type: str = "gan"  # gan | procedural | package.module:Class
     model: str | None = None  # for learned generators: manifest name or a path
     sha256: str | None = None  # for models that are not in models/manifest.yaml
     latent_dim: int = field(default=16, metadata=_range(1, 4096))

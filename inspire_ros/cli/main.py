@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     gs.add_argument("--compression", choices=["none", "zstd"], help="output compression (default: the input's)")
     gs.add_argument("--report", metavar="FILE.json", help="write per-topic counts and per-frame records here")
     gs.add_argument("--force", action="store_true", help="overwrite an existing output")
+    gs.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run on OUTPUT: frames it finished are taken from its journal, not redone",
+    )
     gs.add_argument("--method", choices=METHODS, help="override the config's method")
     gs.add_argument("--seed", type=int, help="seed for reproducible output (default: fresh entropy)")
     gs.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -94,16 +99,29 @@ def build_parser() -> argparse.ArgumentParser:
     gm.add_argument("--storage", choices=["sqlite3", "mcap"], help="rosbag2 output storage (default: the input's)")
     gm.add_argument("--compression", choices=["none", "zstd"], help="output compression (default: the input's)")
     gm.add_argument("--force", action="store_true", help="redo bags whose output exists")
-    gm.add_argument("--resume", action="store_true", help="skip bags already finished (their report exists)")
+    gm.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip bags already finished (their report exists), continue interrupted ones from their journal",
+    )
     gm.add_argument("--method", choices=METHODS, help="override the config's method")
     gm.add_argument("--seed", type=int, help="seed for reproducible output (default: fresh entropy)")
     gm.add_argument("--jobs", type=int, default=2, help="bags processed at once on this machine (default 2)")
     gm.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster (auto, ray://host:port, or local)")
+    gm.add_argument(
+        "--gpus-per-bag", type=float, default=0.0, metavar="G", help="with --ray: GPUs reserved per bag (e.g. 0.5)"
+    )
     gm.add_argument("--quiet", action="store_true", help="no progress bar")
     gv = gsub.add_parser("verify", help="check that OUTPUT is a faithful sanitized copy of INPUT")
     gv.add_argument("input")
     gv.add_argument("output")
     gv.add_argument("--report", metavar="FILE.json", help="the sanitize report: also check where pixels changed")
+    gb = gsub.add_parser("bench", help="sanitize throughput vs the live chain, raw copy speed, memory per bag size")
+    gb.add_argument("--frames", type=int, default=100, help="camera frames in the test bag (default 100)")
+    gb.add_argument("--video", help="default: <shared>/data/pets09_s2l1/vtest.avi (768x576)")
+    gb.add_argument("--config", help="YAML config (default: config/default.yaml)")
+    gb.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap", help="test bag storage (default mcap)")
+    gb.add_argument("--json", metavar="FILE", help="also write the figures to this JSON file")
     return p
 
 
