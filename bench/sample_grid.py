@@ -40,7 +40,7 @@ def main() -> None:
             feats = build_extractor(cfg.extractor_for(category), cfg, "extractor").extract(batch)
             generator = build_generator(cfg.generator_for(category), cfg, "generator")
             m = feats.masks[0].astype(bool)
-            tiles = [batch.images[0], np.where(m[..., None], 255, 0).astype(np.uint8)]
+            tiles = [batch.images[0], np.repeat(m[..., None] * 255, 3, -1).astype(np.uint8)]
             tiles.append(np.repeat(feats.edges[0][..., None] * 255, 3, -1).astype(np.uint8))
             for _ in range(3):
                 z = rng.standard_normal((1, generator.latent_dim), dtype=np.float32)
