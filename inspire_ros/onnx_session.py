@@ -32,6 +32,9 @@ def create_session(path: Path, preferred: list[str], threads: int) -> ort.Infere
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    # Several sessions (detector, mask, generator) run back to back on the same cores: a pool
+    # that spin-waits after its run steals the CPU from the next session.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     wanted = provider_list(preferred)
     session = ort.InferenceSession(str(path), opts, providers=wanted)
     got = session.get_providers()

@@ -3,12 +3,14 @@
 Each bag is one job in its own process (a local process pool, or Ray tasks with --ray), with its
 own Anonymizer built from the config, so nothing is shared between jobs. A job writes its bag
 atomically and then its report next to it: a report marks a finished bag, which is what --resume
-skips. One bag failing does not stop the others; the exit status tells.
+skips; a bag whose run was cut short is continued from its journal. One bag failing does not
+stop the others; the exit status tells.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -16,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import BagError
+from .journal import has_journal
 from .sanitize import SanitizeOptions
 
 
@@ -80,7 +83,13 @@ def run_job(job: BatchJob, settings: BatchSettings) -> BatchResult:
         anonymizer = Anonymizer.from_config(settings.config, **dict(settings.overrides))
         # An output without its report is a bag whose run was cut short after the commit (or a
         # --force redo): plan_jobs already refused every other existing output.
-        options = replace(settings.options, progress=False, force=settings.options.force or job.output.exists())
+        # --resume continues a bag whose run was cut short and left its journal; other bags start afresh.
+        options = replace(
+            settings.options,
+            progress=False,
+            force=settings.options.force or job.output.exists(),
+            resume=settings.options.resume and has_journal(job.output),
+        )
         report = sanitize(job.input, job.output, anonymizer, options)
         report.write(job.report)
     except Exception as e:  # noqa: BLE001 - one bad bag must not stop the batch
@@ -96,8 +105,10 @@ def sanitize_many(
     resume: bool = False,
     ray_address: str | None = None,
     on_result: Callable[[BatchResult], None] | None = None,
+    ray_gpus: float = 0.0,
 ) -> list[BatchResult]:
-    """Run the jobs (skipping finished ones with `resume`); results in input order."""
+    """Run the jobs (skipping finished ones with `resume`); results in input order.
+    `ray_gpus`: GPUs Ray reserves for each bag (fractions share a GPU between bags)."""
     results: dict[BatchJob, BatchResult] = {}
     todo = []
     for job in jobs:
@@ -108,7 +119,10 @@ def sanitize_many(
         else:
             todo.append(job)
     if todo:
-        job_out = _ray_jobs(todo, settings, ray_address) if ray_address else _local_jobs(todo, settings, workers)
+        if ray_address:
+            job_out = _ray_jobs(todo, settings, ray_address, ray_gpus)
+        else:
+            job_out = _local_jobs(todo, settings, workers)
         for job, result in job_out:
             results[job] = result
             if on_result:
@@ -138,13 +152,25 @@ def _local_jobs(jobs: list[BatchJob], settings: BatchSettings, workers: int) -> 
             yield futures[future], future.result()
 
 
-def _ray_jobs(jobs: list[BatchJob], settings: BatchSettings, address: str) -> Iterator[tuple[BatchJob, BatchResult]]:
+# Where models and shared data are found: workers get the driver's values, so a model folder on
+# shared storage (INSPIRE_MODEL_DIR) is what every node loads.
+RAY_ENV_VARS = ("INSPIRE_MODEL_DIR", "INSPIRE_SHARED")
+
+
+def _ray_jobs(
+    jobs: list[BatchJob], settings: BatchSettings, address: str, gpus: float = 0.0
+) -> Iterator[tuple[BatchJob, BatchResult]]:
     """Ray tasks on the cluster at `address` ("auto", "ray://host:10001", or "local" to start
     one here). Inputs and outputs must be on storage every node can reach."""
     import ray
 
-    ray.init(address=None if address == "local" else address, ignore_reinit_error=True)
-    task = ray.remote(run_job)
+    env = {k: os.environ[k] for k in RAY_ENV_VARS if k in os.environ}
+    ray.init(
+        address=None if address == "local" else address,
+        ignore_reinit_error=True,
+        runtime_env={"env_vars": env} if env else None,
+    )
+    task = ray.remote(num_gpus=gpus)(run_job) if gpus else ray.remote(run_job)
     pending = {task.remote(job, settings): job for job in jobs}
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)

@@ -85,7 +85,18 @@ class ImageTopic:
         self.jpeg_quality = jpeg_quality
         self._last_size: tuple[int, int] | None = None  # a blank for an undecodable CompressedImage
 
-    def process(self, data: bytes) -> FrameOutcome:
+    @property
+    def last_size(self) -> tuple[int, int] | None:
+        """(height, width) of the last frame decoded: the size of a blank for an undecodable
+        CompressedImage. Journaled with each frame so a resumed run blanks alike."""
+        return self._last_size
+
+    def restore(self, last_size: tuple[int, int] | None) -> None:
+        """Take over the state after a frame that was not processed here (taken from a journal)."""
+        self._last_size = last_size
+
+    def process(self, data: bytes, rng: np.random.Generator | None = None) -> FrameOutcome:
+        """`rng`: the random stream for this frame (None: the anonymizer's own)."""
         try:
             msg = self.codec.deserialize(data)
         except Exception as e:  # noqa: BLE001 - without a message there is nothing to blank
@@ -96,7 +107,7 @@ class ImageTopic:
             self._last_size = frame.shape[:2]
         except Exception as e:  # noqa: BLE001 - fail closed
             return self._fail(msg, data, label, f"cannot decode: {_why(e)}")
-        out, instances, error = self.anonymizer.anonymize_or_blank(frame)
+        out, instances, error = self.anonymizer.anonymize_or_blank(frame, rng=rng)
         if error is not None:
             return self._fail(msg, data, label, f"cannot anonymize: {error}")
         if not instances and np.array_equal(out, frame):

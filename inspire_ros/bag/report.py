@@ -27,6 +27,7 @@ class TopicStats:
     frames_changed: int = 0  # at least one instance replaced
     frames_blanked: int = 0
     frames_dropped: int = 0
+    frames_from_journal: int = 0  # --resume: taken from the interrupted run's journal, not anonymized again
     instances: Counter = field(default_factory=Counter)  # category -> count
     encodings: Counter = field(default_factory=Counter)  # Image.encoding / CompressedImage.format -> frames
     failures: Counter = field(default_factory=Counter)  # reason -> frames
@@ -54,6 +55,7 @@ class TopicStats:
                 "frames_unchanged": self.frames_unchanged,
                 "frames_blanked": self.frames_blanked,
                 "frames_dropped": self.frames_dropped,
+                "frames_from_journal": self.frames_from_journal,
                 "instances": dict(self.instances),
                 "encodings": dict(self.encodings),
                 "failures": dict(self.failures),
@@ -94,6 +96,11 @@ class SanitizeReport:
     frames: list[FrameRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    resumed_from: str | None = None  # --resume: the journal of the interrupted run
+
+    @property
+    def frames_from_journal(self) -> int:
+        return sum(t.frames_from_journal for t in self.anonymized_topics())
 
     def anonymized_topics(self) -> list[TopicStats]:
         return [t for t in self.topics.values() if t.role == ANONYMIZE]
@@ -123,12 +130,14 @@ class SanitizeReport:
                 "messages": messages,
                 "frames": self.frames_in,
                 "frames_failed": self.frames_failed,
+                "frames_from_journal": self.frames_from_journal,
                 "instances": dict(instances),
                 "seconds": round(self.seconds, 3),
                 "frames_per_second": round(self.frames_in / self.seconds, 2) if self.seconds > 0 else None,
                 "messages_per_second": round(messages / self.seconds, 1) if self.seconds > 0 else None,
             },
             "topics": [t.to_dict() for t in self.topics.values()],
+            "resumed_from": self.resumed_from,
             "notes": self.notes,
             "frames": [f.to_dict() for f in self.frames],
         }
@@ -148,6 +157,11 @@ class SanitizeReport:
             f"wrote {self.output} ({self.output_format}) from {self.input_format}: {d['messages']} message(s), "
             f"{self.frames_in} image frame(s) in {d['seconds']:.1f} s{rate}"
         ]
+        if self.resumed_from:
+            lines.append(
+                f"  resumed: {self.frames_from_journal} frame(s) taken from the journal of the interrupted run "
+                f"(not anonymized again), {self.frames_in - self.frames_from_journal} anonymized now"
+            )
         for t in self.topics.values():
             if t.role == ANONYMIZE:
                 found = ", ".join(f"{n} {c}" for c, n in sorted(t.instances.items())) or "nothing"

@@ -3,23 +3,33 @@
 Everything that can be refused is refused before the output is created: unreadable input,
 an existing output without --force, --topics naming something that is not an image topic, and
 message types that nest an image the anonymizer would never see.
+
+Finished frames are journaled as the run goes (see `journal`), so a killed or interrupted run
+can be continued with --resume. With a seed, each frame's random stream is derived from
+(seed, topic, index) rather than drawn from one stream for the whole bag: frame i comes out the
+same whether or not the run was interrupted before it.
 """
 
 from __future__ import annotations
 
 import time
+import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from rosbags.interfaces import Connection
 from tqdm import tqdm
 
 from .. import __version__
+from ..config import to_dict
 from ..pipeline import Anonymizer
 from .definitions import check_type, default_typestore, image_typestore, is_image
 from .errors import BagError
-from .images import ANONYMIZED, DROPPED, UNCHANGED, ImageCodec, ImageTopic
+from .images import ANONYMIZED, DROPPED, UNCHANGED, FrameOutcome, ImageCodec, ImageTopic
+from .journal import Fingerprint, Journal, JournalEntry, WorkDir, config_sha256, input_files
 from .report import ANONYMIZE, COPY, IMAGE_NOT_SELECTED, FrameRecord, SanitizeReport, TopicStats
 from .sink import BagSink, check_paths, plan_output
 from .source import BagSource
@@ -33,6 +43,12 @@ class SanitizeOptions:
     force: bool = False  # replace an existing output
     progress: bool = True  # tqdm bar on stderr
     jpeg_quality: int = 90  # re-encoding CompressedImage frames that changed
+    resume: bool = False  # continue an interrupted run on the same output from its journal
+
+
+def frame_rng(seed: int, topic: str, index: int) -> np.random.Generator:
+    """The random stream of one image message of a seeded run."""
+    return np.random.default_rng([seed, zlib.crc32(topic.encode()), index])
 
 
 def connection_key(conn: Connection) -> tuple[str, str, int]:
@@ -92,8 +108,13 @@ def sanitize(
     dst: Path,
     anonymizer: Anonymizer,
     options: SanitizeOptions | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> SanitizeReport:
-    """Write the sanitized copy of bag `src` to `dst` and return what was done."""
+    """Write the sanitized copy of bag `src` to `dst` and return what was done.
+
+    `notify` hears about things worth knowing before the run ends (leftovers of a crashed run
+    removed, a journal kept for --resume); they also go into the report's notes.
+    """
     options = options or SanitizeOptions()
     check_paths(src, dst, options.force)
     started = time.perf_counter()
@@ -120,13 +141,51 @@ def sanitize(
         for c in source.connections:
             report.topics.setdefault(c.topic, TopicStats(c.topic, c.msgtype, roles[c.topic]))
         frames_total = sum(c.msgcount for c in source.connections if roles[c.topic] == ANONYMIZE)
-        sink = BagSink(out_format, dst, source.custom_data)
+        fingerprint = Fingerprint(
+            input=str(src.resolve()),
+            files=input_files(src),
+            # The seed is compared on its own (a clearer message than "config differs").
+            config=config_sha256({k: v for k, v in to_dict(anonymizer.cfg).items() if k != "seed"}),
+            seed=anonymizer.cfg.seed,
+            topics=sorted(t for t, r in roles.items() if r == ANONYMIZE),
+            jpeg_quality=options.jpeg_quality,
+            tool=__version__,
+        )
+
+        def say(note: str) -> None:
+            report.notes.append(note)
+            if notify:
+                notify(note)
+
+        work = WorkDir(dst, options.resume)
+        journal = sink = None
         try:
-            _copy(source, sink, handlers, report, frames_total, options.progress, dst.name)
+            if work.leftover:
+                say(work.leftover)
+            journal = Journal(work.journal, fingerprint, options.resume)
+            if options.resume:
+                report.resumed_from = str(work.journal)
+            sink = BagSink(out_format, dst, source.custom_data, folder=work.build)
+            _copy(source, sink, handlers, journal, report, frames_total, options.progress, dst.name)
             sink.commit()
-        except BaseException:
-            sink.discard()
+        except BaseException as e:
+            if sink is not None:
+                sink.discard()
+            if journal is None:
+                # Refused to resume (another run's journal): keep it for a resume with the right settings.
+                work.finish(keep_journal=options.resume)
+                raise
+            kept = journal.count()
+            journal.close()
+            # A bad input would fail again at the same place: nothing worth resuming. An interruption
+            # (Ctrl-C, SIGTERM), a full disk or a crash elsewhere is: keep the finished frames.
+            keep = kept > 0 and not isinstance(e, BagError)
+            work.finish(keep_journal=keep)
+            if keep:
+                say(f"stopped: {kept} finished frame(s) kept in {work.journal}; continue with --resume")
             raise
+        journal.close()
+        work.finish(keep_journal=False)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -135,6 +194,7 @@ def _copy(
     source: BagSource,
     sink: BagSink,
     handlers: dict,
+    journal: Journal,
     report: SanitizeReport,
     frames_total: int,
     progress: bool,
@@ -142,6 +202,8 @@ def _copy(
 ) -> None:
     outputs = {connection_key(c): sink.add(c) for c in source.connections}
     index: Counter = Counter()
+    seed = report.seed
+    resumed = journal.resumed_frames > 0
     bar = tqdm(total=frames_total or None, unit="frame", desc=name, disable=not progress, dynamic_ncols=True)
     try:
         for conn, timestamp, data in source.messages():
@@ -158,25 +220,39 @@ def _copy(
                 sink.write(out_conn, timestamp, data)
                 stats.messages_out += 1
                 continue
-            outcome = handler.process(data)
-            stats.encodings[outcome.encoding] += 1
-            if outcome.status == UNCHANGED:
+            entry = journal.get(conn.topic, i) if resumed else None
+            if entry is not None:
+                handler.restore(entry.size)
+                stats.frames_from_journal += 1
+            else:
+                outcome = handler.process(data, frame_rng(seed, conn.topic, i) if seed is not None else None)
+                entry = _journal_entry(outcome, handler.last_size)
+                journal.put(conn.topic, i, entry)
+            stats.encodings[entry.encoding] += 1
+            if entry.status == UNCHANGED:
                 stats.frames_unchanged += 1
-            elif outcome.status == ANONYMIZED:
+            elif entry.status == ANONYMIZED:
                 stats.frames_changed += 1
-                stats.instances.update(inst.category for inst in outcome.instances)
-            elif outcome.status == DROPPED:
+                stats.instances.update(inst["category"] for inst in entry.instances)
+            elif entry.status == DROPPED:
                 stats.frames_dropped += 1
             else:
                 stats.frames_blanked += 1
-            if outcome.error:
-                stats.failures[outcome.error[:200]] += 1
-            if outcome.status != UNCHANGED:
-                instances = [inst.to_dict() for inst in outcome.instances]
-                report.frames.append(FrameRecord(conn.topic, i, timestamp, outcome.status, instances, outcome.error))
-            if outcome.data is not None:
-                sink.write(out_conn, timestamp, outcome.data)
+            if entry.error:
+                stats.failures[entry.error[:200]] += 1
+            if entry.status != UNCHANGED:
+                report.frames.append(FrameRecord(conn.topic, i, timestamp, entry.status, entry.instances, entry.error))
+            out = data if entry.status == UNCHANGED else entry.data
+            if out is not None:
+                sink.write(out_conn, timestamp, out)
                 stats.messages_out += 1
             bar.update()
     finally:
         bar.close()
+
+
+def _journal_entry(outcome: FrameOutcome, size: tuple[int, int] | None) -> JournalEntry:
+    # An unchanged frame is the input's bytes: not stored twice.
+    data = None if outcome.status == UNCHANGED or outcome.data is None else bytes(outcome.data)
+    instances = [inst.to_dict() for inst in outcome.instances]
+    return JournalEntry(outcome.status, outcome.encoding, data, instances, outcome.error, size)

@@ -1,8 +1,9 @@
 """Writing the output bag: its format, connections copied verbatim, and an atomic commit.
 
-The bag is built inside a private temporary folder beside the output and moved into place only
-after the writer closed cleanly: an interrupted or failed run leaves no file that looks finished,
-and an existing output survives until then (or for good without --force).
+The bag is built inside a hidden folder beside the output (`sanitize` names it after the output,
+see `journal`) and moved into place only after the writer closed cleanly: an interrupted or
+failed run leaves no file that looks finished, and an existing output survives until then (or
+for good without --force).
 """
 
 from __future__ import annotations
@@ -99,10 +100,18 @@ def check_paths(src: Path, dst: Path, force: bool) -> None:
 class BagSink:
     """The output bag. add(conn) once per input connection, write(), then commit() or discard()."""
 
-    def __init__(self, fmt: BagFormat, final: Path, custom_data: dict[str, str] | None = None):
+    def __init__(
+        self, fmt: BagFormat, final: Path, custom_data: dict[str, str] | None = None, folder: Path | None = None
+    ):
+        """`folder`: an empty or missing folder on the output's file system to build the bag in
+        (removed on commit and discard); None: a fresh private one beside the output."""
         self.format, self.final = fmt, final
         final.parent.mkdir(parents=True, exist_ok=True)
-        self._folder = Path(tempfile.mkdtemp(prefix=f".{final.name}.inspire-tmp-", dir=final.parent))
+        if folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix=f".{final.name}.inspire-tmp-", dir=final.parent))
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folder = folder
         self._connections: dict[str, Connection] = {}
         try:
             if fmt.kind == "rosbag1":

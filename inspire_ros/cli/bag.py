@@ -1,4 +1,4 @@
-"""`inspire bag sanitize|sanitize-many|verify`: the command-line shell over inspire_ros.bag."""
+"""`inspire bag sanitize|sanitize-many|verify|bench`: the command-line shell over inspire_ros.bag."""
 
 from __future__ import annotations
 
@@ -20,11 +20,19 @@ def run(args) -> int:
         return _sanitize(args)
     if args.bag_command == "sanitize-many":
         return _sanitize_many(args)
+    if args.bag_command == "bench":
+        from ..bag.bench import run as bench
+
+        return bench(args)
     return _verify(args)
 
 
 def _overrides(args) -> dict:
     return {k: v for k, v in (("method", args.method), ("seed", args.seed)) if v is not None}
+
+
+def _note(text: str) -> None:
+    print(f"inspire: note: {text}", file=sys.stderr)
 
 
 def _sanitize(args) -> int:
@@ -44,8 +52,9 @@ def _sanitize(args) -> int:
         compression=args.compression,
         force=args.force,
         progress=not args.quiet,
+        resume=args.resume,
     )
-    report = sanitize(src, dst, Anonymizer(cfg), options)
+    report = sanitize(src, dst, Anonymizer(cfg), options, notify=_note)
     if report_path:
         report.write(report_path)
     for line in report.summary_lines():
@@ -79,8 +88,14 @@ def _sanitize_many(args) -> int:
     if ray_address and not ray_available():
         print("inspire: note: ray is not installed (pip install ray); using local processes", file=sys.stderr)
         ray_address = None
+    if args.gpus_per_bag and not ray_address:
+        print("inspire: note: --gpus-per-bag applies to Ray tasks only; ignored here", file=sys.stderr)
     options = SanitizeOptions(
-        topics=tuple(args.topics or ()), storage=args.storage, compression=args.compression, force=args.force
+        topics=tuple(args.topics or ()),
+        storage=args.storage,
+        compression=args.compression,
+        force=args.force,
+        resume=args.resume,  # per bag: only where an interrupted run left its journal
     )
     settings = BatchSettings(config, tuple(overrides.items()), options)
     bar = tqdm(total=len(jobs), unit="bag", desc=Path(args.out).name, disable=args.quiet)
@@ -90,7 +105,9 @@ def _sanitize_many(args) -> int:
         bar.write(f"inspire: {result.status}: {result.input} -> {result.output} ({detail})")
         bar.update()
 
-    results = sanitize_many(jobs, settings, args.jobs, args.resume, ray_address, on_result=show)
+    results = sanitize_many(
+        jobs, settings, args.jobs, args.resume, ray_address, on_result=show, ray_gpus=args.gpus_per_bag
+    )
     bar.close()
     failed = [r for r in results if r.status == "failed"]
     frames_failed = sum(r.frames_failed for r in results)

@@ -1,6 +1,7 @@
 """`sanitize-many`: several bags in parallel processes, failures isolated, --resume skips done ones."""
 
 import json
+import sys
 
 import pytest
 from camera_bags import BagSpec, write_camera_bag
@@ -66,3 +67,49 @@ def test_cli_falls_back_to_processes_without_ray(inputs, tmp_path, capsys, monke
     assert "0 bag(s) sanitized, 3 skipped" in capsys.readouterr().out
     assert main(["bag", "sanitize-many", str(WRONG), "--out", str(out), "--quiet"]) == 1
     assert "failed: " in capsys.readouterr().out
+
+
+class FakeRay:
+    """Just enough of ray's API to see what sanitize-many asks of a cluster; tasks run inline."""
+
+    def __init__(self):
+        self.init_kwargs: dict = {}
+        self.remote_kwargs: dict | None = None
+
+    def init(self, **kwargs):
+        self.init_kwargs = kwargs
+
+    def remote(self, *args, **kwargs):
+        if args:
+            return FakeTask(args[0])
+        self.remote_kwargs = kwargs
+        return FakeTask
+
+    def wait(self, refs, num_returns):
+        return refs[:num_returns], refs[num_returns:]
+
+    def get(self, ref):
+        return ref.result
+
+
+class FakeTask:
+    def __init__(self, fn):
+        self.fn = fn
+
+    def remote(self, *args):
+        ref = type("Ref", (), {})()
+        ref.result = self.fn(*args)
+        return ref
+
+
+def test_ray_tasks_get_gpus_and_the_model_folder(tmp_path, monkeypatch):
+    fake = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setenv("INSPIRE_MODEL_DIR", str(tmp_path / "models"))  # empty: models resolve further down
+    settings = BatchSettings(None, (("seed", 0),), SanitizeOptions())
+    jobs = plan_jobs([TALKER], tmp_path / "out", False, False)
+    (result,) = sanitize_many(jobs, settings, ray_address="auto", ray_gpus=0.5)
+    assert result.status == "done", result.error
+    assert fake.remote_kwargs == {"num_gpus": 0.5}
+    assert fake.init_kwargs["address"] == "auto"
+    assert fake.init_kwargs["runtime_env"]["env_vars"]["INSPIRE_MODEL_DIR"] == str(tmp_path / "models")
