@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Creates a virtual environment (default .venv/ in the repo root) and installs inspire_ros
 # (editable) with extras. Only the package registry is used.
-#   VENV=.venv EXTRAS=dev,torch bash scripts/setup.sh   (torch: training and its tests)
+#   VENV=.venv EXTRAS=dev,torch bash scripts/setup.sh   (torch: training; ray: sanitize-many on a cluster)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${VENV:-.venv}"
-extras="${EXTRAS:-dev,torch}"
+extras="${EXTRAS:-dev,torch,ray}"
 log=".cache/setup-$(basename "$venv").log"
 mkdir -p .cache
 if [ ! -x "$venv/bin/python" ]; then

@@ -1,7 +1,6 @@
 """`sanitize-many`: several bags in parallel processes, failures isolated, --resume skips done ones."""
 
 import json
-import sys
 
 import pytest
 from camera_bags import BagSpec, write_camera_bag
@@ -69,47 +68,21 @@ def test_cli_falls_back_to_processes_without_ray(inputs, tmp_path, capsys, monke
     assert "failed: " in capsys.readouterr().out
 
 
-class FakeRay:
-    """Just enough of ray's API to see what sanitize-many asks of a cluster; tasks run inline."""
-
-    def __init__(self):
-        self.init_kwargs: dict = {}
-        self.remote_kwargs: dict | None = None
-
-    def init(self, **kwargs):
-        self.init_kwargs = kwargs
-
-    def remote(self, *args, **kwargs):
-        if args:
-            return FakeTask(args[0])
-        self.remote_kwargs = kwargs
-        return FakeTask
-
-    def wait(self, refs, num_returns):
-        return refs[:num_returns], refs[num_returns:]
-
-    def get(self, ref):
-        return ref.result
-
-
-class FakeTask:
-    def __init__(self, fn):
-        self.fn = fn
-
-    def remote(self, *args):
-        ref = type("Ref", (), {})()
-        ref.result = self.fn(*args)
-        return ref
-
-
-def test_ray_tasks_get_gpus_and_the_model_folder(tmp_path, monkeypatch):
-    fake = FakeRay()
-    monkeypatch.setitem(sys.modules, "ray", fake)
-    monkeypatch.setenv("INSPIRE_MODEL_DIR", str(tmp_path / "models"))  # empty: models resolve further down
+def test_real_local_ray_gives_the_same_bags(inputs, tmp_path, monkeypatch):
+    """One Ray task per bag on a real local Ray instance: the same results as the process pool."""
+    ray = pytest.importorskip("ray", reason="needs the ray extra")
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.setenv("INSPIRE_MODEL_DIR", str(tmp_path / "models"))  # passed on to the workers
     settings = BatchSettings(None, (("seed", 0),), SanitizeOptions())
-    jobs = plan_jobs([TALKER], tmp_path / "out", False, False)
-    (result,) = sanitize_many(jobs, settings, ray_address="auto", ray_gpus=0.5)
-    assert result.status == "done", result.error
-    assert fake.remote_kwargs == {"num_gpus": 0.5}
-    assert fake.init_kwargs["address"] == "auto"
-    assert fake.init_kwargs["runtime_env"]["env_vars"]["INSPIRE_MODEL_DIR"] == str(tmp_path / "models")
+    local = sanitize_many(plan_jobs(inputs[:3], tmp_path / "local", False, False), settings, workers=1)
+    try:
+        remote = sanitize_many(plan_jobs(inputs[:3], tmp_path / "ray", False, False), settings, ray_address="local")
+    finally:
+        ray.shutdown()
+    assert [r.status for r in remote] == [r.status for r in local] == ["done", "done", "done"]
+    for src in inputs[:3]:
+        a = load_report(tmp_path / "local" / f"{src.name}.report.json")
+        b = load_report(tmp_path / "ray" / f"{src.name}.report.json")
+        assert a["frames"] == b["frames"]  # same instances and statuses, frame by frame (seeded)
+        assert verify(src, tmp_path / "ray" / src.name, b).ok
