@@ -61,7 +61,8 @@ class SanitizeRun:
     peak_reset: bool  # False: the peak is the process's whole life (no /proc/self/clear_refs)
 
 
-def _qos(reliable: bool, depth: int) -> Qos:
+def recorder_qos(reliable: bool, depth: int) -> Qos:
+    """Offered QoS as `ros2 bag record` stores it for a publisher (infinite durations)."""
     return Qos(
         history=QosHistory.KEEP_LAST,
         depth=depth,
@@ -98,10 +99,10 @@ def build_bag(path: Path, video: Path, frames: int, storage: str = "mcap") -> Be
     writer = Writer2(path, version=9, storage_plugin=plugin)
     writer.open()
     camera = writer.add_connection(
-        "/camera/image_raw", "sensor_msgs/msg/Image", typestore=store, offered_qos_profiles=[_qos(False, 5)]
+        "/camera/image_raw", "sensor_msgs/msg/Image", typestore=store, offered_qos_profiles=[recorder_qos(False, 5)]
     )
     imu = writer.add_connection(
-        "/imu/data", "sensor_msgs/msg/Imu", typestore=store, offered_qos_profiles=[_qos(True, 100)]
+        "/imu/data", "sensor_msgs/msg/Imu", typestore=store, offered_qos_profiles=[recorder_qos(True, 100)]
     )
     rng = np.random.default_rng(0)
     messages, size, h, w = 0, 0, 0, 0

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
 from rosbags.rosbag1 import Writer as Writer1
 from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin
 from rosbags.rosbag2 import Writer as Writer2
 from rosbags.typesys import Stores, get_typestore
 
+from inspire_ros.bag.bench import recorder_qos
 from inspire_ros.io import encodings
 
 T0 = 1_700_000_000_000_000_000  # ns
@@ -28,21 +28,6 @@ IMU_PER_FRAME = 10
 LATENCY = 4_000_000  # header stamp -> log time
 IMAGE_TOPIC, COMPRESSED_TOPIC = "/camera/image_raw", "/camera/image_raw/compressed"
 INFO_TOPIC, IMU_TOPIC = "/camera/camera_info", "/imu/data"
-_INF = QosTime(sec=9223372036, nsec=854775807)
-
-
-def qos(reliable: bool, depth: int) -> Qos:
-    return Qos(
-        history=QosHistory.KEEP_LAST,
-        depth=depth,
-        reliability=QosReliability.RELIABLE if reliable else QosReliability.BEST_EFFORT,
-        durability=QosDurability.VOLATILE,
-        deadline=_INF,
-        lifespan=_INF,
-        liveliness=QosLiveliness.AUTOMATIC,
-        liveliness_lease_duration=_INF,
-        avoid_ros_namespace_conventions=False,
-    )
 
 
 @dataclass
@@ -85,7 +70,7 @@ class _Bag:
             msgtype,
             typestore=self.store,
             serialization_format="cdr",
-            offered_qos_profiles=[qos(reliable, depth)],
+            offered_qos_profiles=[recorder_qos(reliable, depth)],
         )
 
     def header(self, stamp: int, frame_id: str):
