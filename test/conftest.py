@@ -39,6 +39,15 @@ def read_video_frames(indices: list[int], path: Path = VTEST) -> list[np.ndarray
     return out
 
 
+def union_mask(frame: np.ndarray, instances) -> np.ndarray:
+    """HxW bool: every pixel some instance's mask says was replaced."""
+    union = np.zeros(frame.shape[:2], bool)
+    for inst in instances:
+        b = inst.box
+        union[b.y0 : b.y1, b.x0 : b.x1] |= inst.mask
+    return union
+
+
 @pytest.fixture(scope="session")
 def default_cfg() -> config_mod.Config:
     return config_mod.load(default_config_path())

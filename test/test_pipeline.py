@@ -7,15 +7,8 @@ from inspire_ros import Anonymizer
 from inspire_ros.config import METHODS
 from inspire_ros.types import Box, Detection
 
+from conftest import union_mask
 from plugins import FixedDetector, FixedExtractor
-
-
-def union_mask(frame, instances):
-    union = np.zeros(frame.shape[:2], bool)
-    for inst in instances:
-        b = inst.box
-        union[b.y0 : b.y1, b.x0 : b.x1] |= inst.mask
-    return union
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,8 @@ ultralytics = pytest.importorskip("ultralytics", reason="needs the ultralytics e
 from inspire_ros import Anonymizer  # noqa: E402
 from inspire_ros.detect.ultralytics import UltralyticsDetector  # noqa: E402
 
+from conftest import union_mask  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def seg_models(tmp_path_factory):
@@ -66,8 +68,5 @@ def test_segmentation_masks_drive_the_chain(default_cfg, seg_models, vtest_frame
     frame = vtest_frames[1]
     out, instances = anon.anonymize(frame)
     assert instances
-    union = np.zeros(frame.shape[:2], bool)
-    for inst in instances:
-        b = inst.box
-        union[b.y0 : b.y1, b.x0 : b.x1] |= inst.mask
+    union = union_mask(frame, instances)
     assert np.array_equal(out[~union], frame[~union])

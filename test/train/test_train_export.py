@@ -13,6 +13,8 @@ from inspire_ros.train import gan, unet  # noqa: E402
 from inspire_ros.train.dataset import build  # noqa: E402
 from inspire_ros.train.export import export  # noqa: E402
 
+from conftest import union_mask  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
@@ -50,8 +52,5 @@ def test_generator_trains_and_exports_via_cli(tiny_data, tmp_path, default_cfg, 
     frame = vtest_frames[1]
     out, instances = anon.anonymize(frame)
     assert instances
-    union = np.zeros(frame.shape[:2], bool)
-    for inst in instances:
-        b = inst.box
-        union[b.y0 : b.y1, b.x0 : b.x1] |= inst.mask
+    union = union_mask(frame, instances)
     assert np.array_equal(out[~union], frame[~union])
