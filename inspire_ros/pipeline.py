@@ -42,11 +42,22 @@ class Anonymizer:
         self.extractors = extractors or {}
         self.generators = generators or {}
         if cfg.method == "inspire":
+            # Categories with the same block config share one instance: one model load, one
+            # sha256 check and one onnxruntime session, not one per category.
+            built: dict[str, object] = {}
             for cat in cfg.categories:
                 if cat not in self.extractors:
-                    self.extractors[cat] = build_extractor(cfg.extractor_for(cat), cfg, f"categories.{cat}.extractor")
+                    ecfg = cfg.extractor_for(cat)
+                    key = f"extractor {ecfg!r}"
+                    if key not in built:
+                        built[key] = build_extractor(ecfg, cfg, f"categories.{cat}.extractor")
+                    self.extractors[cat] = built[key]
                 if cat not in self.generators:
-                    self.generators[cat] = build_generator(cfg.generator_for(cat), cfg, f"categories.{cat}.generator")
+                    gcfg = cfg.generator_for(cat)
+                    key = f"generator {gcfg!r}"
+                    if key not in built:
+                        built[key] = build_generator(gcfg, cfg, f"categories.{cat}.generator")
+                    self.generators[cat] = built[key]
         self.rng = np.random.default_rng(cfg.seed)
 
     @classmethod

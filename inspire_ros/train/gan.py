@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .loop import Batches, Budget, prepare_out, save_checkpoint
+from .loop import Batches, Budget, save_checkpoint, start
 from .models import Generator, PatchDiscriminator, count_parameters
 
 
@@ -58,11 +58,7 @@ def train(
     seed: int = 0,
     threads: int = 2,
 ) -> dict:
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    state = prepare_out(out, resume, force)
-    train_data = Batches(data_dir / "train.npz", batch, seed)
-    val_data = Batches(data_dir / "val.npz", batch, seed)
+    state, train_data, val_data = start(data_dir, out, batch, resume, force, seed, threads)
     g, d = Generator(), PatchDiscriminator()
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))

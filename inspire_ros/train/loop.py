@@ -71,6 +71,16 @@ def prepare_out(out: Path, resume: bool, force: bool) -> dict | None:
     return None
 
 
+def start(
+    data_dir: Path, out: Path, batch: int, resume: bool, force: bool, seed: int, threads: int
+) -> tuple[dict | None, Batches, Batches]:
+    """Common start of both trainers: threads, seeds, the checkpoint to resume, the data."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    state = prepare_out(out, resume, force)
+    return state, Batches(data_dir / "train.npz", batch, seed), Batches(data_dir / "val.npz", batch, seed)
+
+
 class Budget:
     """Stops at `steps` or after `minutes` of wall time, whichever comes first."""
 

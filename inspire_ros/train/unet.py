@@ -10,7 +10,7 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 from tqdm import tqdm
 
-from .loop import Batches, Budget, prepare_out, save_checkpoint
+from .loop import Batches, Budget, save_checkpoint, start
 from .models import MaskUNet, count_parameters
 
 
@@ -54,11 +54,7 @@ def train(
     seed: int = 0,
     threads: int = 2,
 ) -> dict:
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    state = prepare_out(out, resume, force)
-    train_data = Batches(data_dir / "train.npz", batch, seed)
-    val_data = Batches(data_dir / "val.npz", batch, seed)
+    state, train_data, val_data = start(data_dir, out, batch, resume, force, seed, threads)
     model = MaskUNet()
     opt = torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.9, 0.999))
     step, best, history = 0, -1.0, []
