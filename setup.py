@@ -40,11 +40,34 @@ setup(
         # The ultralytics detector backend; ultralytics predicts only with torchvision.
         "ultralytics": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics-opencv-headless", "onnx>=1.16"],
         "ray": ["ray>=2.9"],
+        # ROS 2 Kilted from PyPI wheels, for machines without a ROS install: the live node. In a
+        # ROS workspace these come from rosdep (package.xml) instead.
+        "ros": [
+            "ros-kilted-rclpy",
+            "ros-kilted-rmw-fastrtps-cpp",
+            "ros-kilted-sensor-msgs",
+            "ros-kilted-std-msgs",
+            "ros-kilted-diagnostic-msgs",
+            "ros-kilted-lifecycle-msgs",
+        ],
+        # Building msg/ into inspire_ros.msg with those wheels (scripts/build_msgs.sh).
+        "ros-build": [
+            "ros-kilted-rosidl-default-generators",
+            "ros-kilted-rosidl-generator-py",
+            "ros-kilted-rosidl-core-generators",
+            "ros-kilted-ament-cmake",
+            "ros-kilted-ament-cmake-python",
+            "ros-kilted-ament-cmake-ros-core",
+            "ros-kilted-ament-cmake-include-directories",
+            "ros-kilted-ament-package",
+            "catkin_pkg",
+        ],
         "dev": ["pytest>=8", "ruff>=0.6"],
     },
     entry_points={
         "console_scripts": [
             "inspire = inspire_ros.cli.main:main",
+            "anonymizer_node = inspire_ros.ros.node:entry_point",
         ],
     },
     zip_safe=False,

@@ -70,6 +70,20 @@ class Anonymizer:
             cfg = cfg.replace(**overrides)
         return cls(cfg)
 
+    def reconfigured(self, cfg: Config) -> Anonymizer:
+        """A new anonymizer for `cfg` that keeps this one's blocks whose configuration did not
+        change (no model reload for a new method or edge sigma). This one stays usable: a live
+        node swaps the reference between frames."""
+        same_runtime = cfg.runtime == self.cfg.runtime
+        keep_detector = same_runtime and cfg.detector == self.cfg.detector and cfg.categories == self.cfg.categories
+        extractors, generators = {}, {}
+        for cat in cfg.categories:
+            if cat in self.extractors and same_runtime and cfg.extractor_for(cat) == self.cfg.extractor_for(cat):
+                extractors[cat] = self.extractors[cat]
+            if cat in self.generators and same_runtime and cfg.generator_for(cat) == self.cfg.generator_for(cat):
+                generators[cat] = self.generators[cat]
+        return Anonymizer(cfg, self.detector if keep_detector else None, extractors, generators)
+
     def anonymize(
         self, frame: np.ndarray, timings: dict[str, float] | None = None, rng: np.random.Generator | None = None
     ) -> tuple[np.ndarray, list[Instance]]:

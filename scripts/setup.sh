@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Creates a virtual environment (default .venv/ in the repo root) and installs inspire_ros
 # (editable) with extras. Only the package registry is used.
-#   VENV=.venv EXTRAS=dev,torch bash scripts/setup.sh   (torch: training; ray: sanitize-many on a cluster)
+#   VENV=.venv EXTRAS=dev,torch bash scripts/setup.sh   (torch: training; ray: sanitize-many on a cluster;
+#   ros + ros-build: the live node from the ROS 2 Kilted wheels, and inspire_ros.msg built from msg/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${VENV:-.venv}"
-extras="${EXTRAS:-dev,torch,ray}"
+extras="${EXTRAS:-dev,torch,ray,ros,ros-build}"
 log=".cache/setup-$(basename "$venv").log"
 mkdir -p .cache
 if [ ! -x "$venv/bin/python" ]; then
@@ -17,5 +18,8 @@ if ! { "$venv/bin/python" -m pip install --disable-pip-version-check --upgrade "
   grep -v '^WARNING: Location' "$log" | tail -40
   echo "setup: pip install failed (full log: $log)" >&2
   exit 1
+fi
+if [[ ",$extras," == *",ros-build,"* ]]; then
+  VENV="$venv" bash scripts/build_msgs.sh
 fi
 "$venv/bin/python" -c "import inspire_ros, cv2, onnxruntime; print('inspire_ros', inspire_ros.__version__, 'ready in $venv/')"

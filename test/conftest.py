@@ -72,3 +72,22 @@ def camvid_frames() -> list[np.ndarray]:
 @pytest.fixture(scope="session")
 def real_frames(bus, vtest_frames, camvid_frames) -> list[np.ndarray]:
     return [bus, *vtest_frames, *camvid_frames]
+
+
+@pytest.fixture(scope="session")
+def ros_client():
+    """An rclpy node in the test process (test/ros). The session gets its own ROS domain, so
+    parallel runs and benchmarks on the machine do not see each other; node processes started
+    by the tests inherit it."""
+    import os
+    import random
+
+    os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random().randint(100, 200)))
+    # Not ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST: with LARGE_DATA it matches endpoints but
+    # delivers no data (Fast DDS from the kilted wheels).
+    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    from inspire_ros.ros.harness import Client
+
+    client = Client("inspire_test_client")
+    yield client
+    client.close()

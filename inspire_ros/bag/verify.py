@@ -20,9 +20,10 @@ import numpy as np
 from rosbags.interfaces import Connection
 
 from ..io import encodings
+from ..io.image_msgs import raw_image
 from .definitions import default_typestore, image_typestore, is_image
 from .errors import BagError
-from .images import ImageCodec, raw_image
+from .images import ImageCodec
 from .source import BagSource
 
 # Payload pixels are compared, so a change stays where it was made; one pixel of slack covers a

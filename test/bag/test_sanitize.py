@@ -12,11 +12,11 @@ from rosbags.rosbag2 import Writer
 from rosbags.typesys import Stores, get_typestore
 
 from inspire_ros.bag.errors import BagError
-from inspire_ros.bag.images import raw_image
 from inspire_ros.bag.sanitize import SanitizeOptions, sanitize
 from inspire_ros.bag.source import BagSource
 from inspire_ros.bag.verify import verify
 from inspire_ros.io import encodings
+from inspire_ros.io.image_msgs import raw_image
 from inspire_ros.pipeline import Anonymizer
 
 QUIET = SanitizeOptions(progress=False)

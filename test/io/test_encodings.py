@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from inspire_ros.bag.images import replaced_mask
 from inspire_ros.io import encodings
+from inspire_ros.io.image_msgs import replaced_mask
 from inspire_ros.pipeline import Anonymizer
 
 LOSSLESS_8BIT = ["rgb8", "bgr8", "rgba8", "bgra8", "8UC3", "8UC4"]

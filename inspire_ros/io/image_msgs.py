@@ -1,0 +1,134 @@
+"""One image message in, one anonymized message (or none) out, fail closed.
+
+Shared by the bag tool (rosbags messages) and the live node (rclpy messages): both message kinds
+carry the same fields (Image: encoding, height, width, step, is_bigendian, data; CompressedImage:
+format, data), and the caller says how to make a copy of a message with new pixel bytes.
+
+The message keeps its type, header, size, encoding/format and step; only pixel bytes change.
+A frame with nothing to replace keeps its original message. A frame that cannot be decoded,
+anonymized or re-encoded is never passed through: it becomes a black frame of the same size and
+encoding, or is dropped (config `on_error: drop`, or when not even a blank can be made).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..pipeline import Anonymizer
+from ..types import Instance
+from . import encodings
+
+UNCHANGED, ANONYMIZED, BLANKED, DROPPED = "unchanged", "anonymized", "blanked", "dropped"
+
+WithData = Callable[[Any, bytes], Any]
+"""(message, new pixel bytes) -> a copy of the message carrying those bytes."""
+
+
+@dataclass
+class Anonymized:
+    msg: Any | None  # the output message (the input itself when unchanged); None when dropped
+    status: str  # unchanged | anonymized | blanked | dropped
+    label: str  # Image.encoding or CompressedImage.format
+    instances: list[Instance] = field(default_factory=list)
+    error: str | None = None
+    size: tuple[int, int] | None = None  # (height, width) of the decoded frame
+    replaced_pixels: int = 0
+
+
+def replaced_mask(shape: tuple[int, int], instances: list[Instance]) -> np.ndarray:
+    """HxW bool: the pixels the pipeline replaced (instance masks, whole boxes without one)."""
+    mask = np.zeros(shape, bool)
+    for inst in instances:
+        b = inst.box
+        region = mask[max(b.y0, 0) : b.y1, max(b.x0, 0) : b.x1]
+        if inst.mask is not None and inst.mask.shape == (b.height, b.width) and b.x0 >= 0 and b.y0 >= 0:
+            region |= inst.mask[: region.shape[0], : region.shape[1]]
+        else:
+            region[...] = True
+    return mask
+
+
+def raw_image(msg) -> encodings.RawImage:
+    return encodings.RawImage(
+        str(msg.encoding), int(msg.height), int(msg.width), int(msg.step), bool(msg.is_bigendian), msg.data
+    )
+
+
+def label_of(msg, compressed: bool) -> str:
+    return str(msg.format if compressed else msg.encoding)
+
+
+def decode(msg, compressed: bool) -> np.ndarray:
+    if compressed:
+        return encodings.decode_compressed(msg.format, msg.data)
+    return encodings.to_bgr(raw_image(msg))
+
+
+class ImageStream:
+    """Anonymizes the messages of one topic (all Image or all CompressedImage).
+
+    Keeps the size of the last decoded frame: the size of a blank for a CompressedImage that
+    cannot be decoded.
+    """
+
+    def __init__(self, anonymizer: Anonymizer, compressed: bool, with_data: WithData, jpeg_quality: int = 90):
+        self.anonymizer = anonymizer
+        self.compressed = compressed
+        self.with_data = with_data
+        self.jpeg_quality = jpeg_quality
+        self.last_size: tuple[int, int] | None = None
+
+    def process(
+        self, msg, rng: np.random.Generator | None = None, timings: dict[str, float] | None = None
+    ) -> Anonymized:
+        """`rng`: the random stream for this frame (None: the anonymizer's own)."""
+        anonymizer = self.anonymizer  # one reference per frame: it may be swapped while we run
+        label = label_of(msg, self.compressed)
+        try:
+            frame = decode(msg, self.compressed)
+            self.last_size = frame.shape[:2]
+        except Exception as e:  # noqa: BLE001 - fail closed
+            return self._fail(msg, label, f"cannot decode: {why(e)}", anonymizer)
+        out, instances, error = anonymizer.anonymize_or_blank(frame, timings, rng=rng)
+        if error is not None:
+            return self._fail(msg, label, f"cannot anonymize: {error}", anonymizer)
+        if not instances and np.array_equal(out, frame):
+            return Anonymized(msg, UNCHANGED, label, size=self.last_size)
+        try:
+            replaced = replaced_mask(frame.shape[:2], instances)
+            out_msg = self.with_data(msg, self._encode(msg, out, frame, replaced))
+        except Exception as e:  # noqa: BLE001 - fail closed
+            return self._fail(msg, label, f"cannot re-encode: {why(e)}", anonymizer)
+        pixels = int(replaced.sum())
+        return Anonymized(out_msg, ANONYMIZED, label, instances, size=self.last_size, replaced_pixels=pixels)
+
+    def _encode(self, msg, out: np.ndarray, frame: np.ndarray, replaced: np.ndarray) -> bytes:
+        if self.compressed:
+            return encodings.encode_compressed(
+                out, msg.format, msg.data, decoded=frame, replaced=replaced, jpeg_quality=self.jpeg_quality
+            )
+        return encodings.from_bgr(out, raw_image(msg), decoded=frame, replaced=replaced).data
+
+    def _fail(self, msg, label: str, error: str, anonymizer: Anonymizer) -> Anonymized:
+        if anonymizer.cfg.on_error == "drop":
+            return Anonymized(None, DROPPED, label, error=error)
+        try:
+            if self.compressed:
+                if self.last_size is None:
+                    return Anonymized(None, DROPPED, label, error=f"{error}; no size known for a blank frame")
+                payload = encodings.blank_compressed(msg.format, *self.last_size, original=msg.data)
+            else:
+                payload = encodings.blank_like(raw_image(msg)).data
+            blank = self.with_data(msg, payload)
+        except Exception as e:  # noqa: BLE001 - not even a blank: drop rather than leak
+            return Anonymized(None, DROPPED, label, error=f"{error}; cannot write a blank frame: {why(e)}")
+        return Anonymized(blank, BLANKED, label, error=error, size=self.last_size)
+
+
+def why(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else '(no message)'}"

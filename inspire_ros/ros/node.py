@@ -1,0 +1,466 @@
+"""`anonymizer_node`: a lifecycle node that republishes camera topics anonymized.
+
+configure  validates parameters and the config file, loads and checks the models, creates the
+           publishers;
+activate   subscribes the cameras and starts the worker;
+deactivate unsubscribes and stops the worker (frames waiting are dropped);
+cleanup    releases publishers and models.
+
+Subscription callbacks only drop the message into its camera's latest-frame-wins slot
+(mailbox.py); one worker thread anonymizes and publishes, so the executor stays free for
+parameters, lifecycle services and diagnostics. Fail closed: a frame that fails anywhere is
+published blank or not at all (`on_error`), never as it came in.
+"""
+
+from __future__ import annotations
+
+import array
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    ParameterType,
+    SetParametersResult,
+)
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from .. import config as config_mod
+from ..coco import CLASS_ID
+from ..config import ConfigError
+from ..io.image_msgs import ANONYMIZED, BLANKED, DROPPED, UNCHANGED, ImageStream, why
+from ..paths import default_config_path
+from ..pipeline import Anonymizer
+from . import params as P
+from . import topics
+from .mailbox import Mailbox
+from .stats import CameraStats, rss_mb
+
+_ROS_TYPES = {
+    P.BOOL: ParameterType.PARAMETER_BOOL,
+    P.INT: ParameterType.PARAMETER_INTEGER,
+    P.FLOAT: ParameterType.PARAMETER_DOUBLE,
+    P.STR: ParameterType.PARAMETER_STRING,
+    P.STR_LIST: ParameterType.PARAMETER_STRING_ARRAY,
+}
+_UNSET_TYPES = {P.STR_LIST: Parameter.Type.STRING_ARRAY}
+
+
+@dataclass
+class Camera:
+    topics: topics.CameraTopics
+    stats: CameraStats = field(default_factory=CameraStats)
+    kind: str | None = None  # raw | compressed once known
+    stream: ImageStream | None = None
+    pub: Any = None
+    instances_pub: Any = None
+    info_pub: Any = None
+    subs: list = field(default_factory=list)
+
+
+class AnonymizerNode(LifecycleNode):
+    def __init__(self, node_name: str = "anonymizer", **kwargs):
+        super().__init__(node_name, **kwargs)
+        self._declare(P.BY_NAME["config_file"], None)
+        path = self.get_parameter("config_file").value or str(default_config_path())
+        # Validated once here: a bad key stops the process before any topic is touched.
+        self.file_cfg = config_mod.load(path)
+        self.config_path = path
+        for spec in P.PARAMS[1:]:
+            self._declare(spec, self.file_cfg)
+        self.anonymizer: Anonymizer | None = None
+        self.cameras: list[Camera] = []
+        self.mailbox: Mailbox | None = None
+        self.worker: threading.Thread | None = None
+        self.diag_pub = None
+        self.diag_timer = None
+        self.discovery_timer = None
+        self.active = False
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+    # --- parameters ----------------------------------------------------------------------------
+
+    def _declare(self, spec: P.ParamSpec, cfg: config_mod.Config | None) -> None:
+        descriptor = ParameterDescriptor(
+            name=spec.name,
+            type=_ROS_TYPES[spec.kind],
+            description=spec.description,
+            read_only=not spec.live,
+            additional_constraints=f"one of: {', '.join(spec.choices)}" if spec.choices else "",
+        )
+        if spec.lo is not None and spec.kind == P.FLOAT:
+            descriptor.floating_point_range = [FloatingPointRange(from_value=spec.lo, to_value=spec.hi, step=0.0)]
+        if spec.lo is not None and spec.kind == P.INT:
+            descriptor.integer_range = [IntegerRange(from_value=int(spec.lo), to_value=int(spec.hi), step=spec.step)]
+        default = spec.default_from(cfg) if cfg is not None else spec.default
+        if default == [] and spec.kind in _UNSET_TYPES:
+            default = _UNSET_TYPES[spec.kind]  # rclpy cannot type an empty list
+        self.declare_parameter(spec.name, default, descriptor)
+
+    def param(self, name: str) -> Any:
+        try:
+            value = self.get_parameter(name).value
+        except rclpy.exceptions.ParameterUninitializedException:
+            return []
+        return list(value) if P.BY_NAME[name].kind == P.STR_LIST else value
+
+    def _check_choices(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            spec = P.BY_NAME.get(name)
+            if spec is not None and spec.choices and value not in spec.choices:
+                raise ConfigError(f"parameter '{name}': {value!r} is not one of {', '.join(spec.choices)}")
+
+    def _config_from_params(self) -> config_mod.Config:
+        values = {s.name: self.param(s.name) for s in P.PARAMS if s.config_key}
+        self._check_choices(values)
+        return self.file_cfg.replace(**P.config_overrides(values))
+
+    def _on_set_parameters(self, changed: list[Parameter]) -> SetParametersResult:
+        values = {p.name: p.value for p in changed}
+        try:
+            self._check_choices(values)
+            overrides = P.config_overrides(values)
+            anonymizer = self.anonymizer
+            if overrides:
+                base = anonymizer.cfg if anonymizer is not None else self._config_from_params()
+                cfg = base.replace(**overrides)  # validates: the error names the key
+                if anonymizer is not None:
+                    anonymizer = anonymizer.reconfigured(cfg)
+        except ConfigError as e:
+            return SetParametersResult(successful=False, reason=str(e))
+        except Exception as e:  # noqa: BLE001 - a model that fails to load: keep the old one
+            return SetParametersResult(successful=False, reason=f"cannot apply: {why(e)}")
+        if anonymizer is not self.anonymizer:
+            self.anonymizer = anonymizer
+            for cam in self.cameras:
+                if cam.stream is not None:
+                    cam.stream.anonymizer = anonymizer
+        if "jpeg_quality" in values:
+            for cam in self.cameras:
+                if cam.stream is not None:
+                    cam.stream.jpeg_quality = int(values["jpeg_quality"])
+        self.get_logger().info(f"parameters changed: {values}")
+        return SetParametersResult(successful=True)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            cams = topics.camera_topics(
+                self.param("cameras"), self.param("outputs"), self.param("input_types"), self.param("output_suffix")
+            )
+            cfg = self._config_from_params()
+            self.anonymizer = Anonymizer(cfg)
+        except Exception as e:  # noqa: BLE001 - report why and stay unconfigured
+            self.get_logger().error(f"configure failed: {why(e)}")
+            self.anonymizer = None
+            return TransitionCallbackReturn.FAILURE
+        self.cameras = [Camera(t) for t in cams]
+        for cam in self.cameras:
+            if cam.topics.kind != topics.AUTO:
+                self._bind(cam, cam.topics.kind)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        provider = getattr(self.anonymizer.detector, "provider", "?")
+        self.get_logger().info(
+            f"configured: {cfg.method} on {', '.join(cfg.categories)} with {cfg.detector.model} ({provider}); "
+            f"config {self.config_path}; cameras {[c.topics.input for c in self.cameras]}"
+        )
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.mailbox = Mailbox(len(self.cameras))
+        for cam in self.cameras:
+            if cam.kind is not None:
+                self._subscribe(cam)
+        self.worker = threading.Thread(target=self._work, args=(self.mailbox,), name="anonymizer", daemon=True)
+        self.worker.start()
+        self.active = True
+        self.diag_timer = self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics)
+        if any(cam.kind is None for cam in self.cameras):
+            self._discover()
+            self.discovery_timer = self.create_timer(0.5, self._discover)
+        self.get_logger().info("active: " + "; ".join(f"{c.topics.input} -> {c.topics.output}" for c in self.cameras))
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop()
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop()
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop(self) -> None:
+        self.active = False
+        for timer in (self.diag_timer, self.discovery_timer):
+            if timer is not None:
+                self.destroy_timer(timer)
+        self.diag_timer = self.discovery_timer = None
+        for cam in self.cameras:
+            for sub in cam.subs:
+                self.destroy_subscription(sub)
+            cam.subs = []
+        if self.mailbox is not None:
+            self.mailbox.close()
+        if self.worker is not None:
+            self.worker.join()
+        self.worker = None
+
+    def _release(self) -> None:
+        for cam in self.cameras:
+            for pub in (cam.pub, cam.instances_pub, cam.info_pub):
+                if pub is not None:
+                    self.destroy_publisher(pub)
+        if self.diag_pub is not None:
+            self.destroy_publisher(self.diag_pub)
+        self.cameras, self.diag_pub, self.anonymizer = [], None, None
+
+    # --- topics --------------------------------------------------------------------------------
+
+    def _qos(self, reliability: str) -> QoSProfile:
+        return QoSProfile(
+            history=HistoryPolicy.KEEP_LAST,
+            depth=int(self.param("qos.depth")),
+            reliability=ReliabilityPolicy.RELIABLE if reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT,
+        )
+
+    def _bind(self, cam: Camera, kind: str) -> None:
+        """Create the camera's publishers once its message type is known."""
+        from inspire_ros.msg import InstanceArray  # built from msg/ (colcon, or scripts/build_msgs.sh)
+
+        compressed = kind == topics.COMPRESSED
+        cam.kind = kind
+        cam.stream = ImageStream(
+            self.anonymizer, compressed, _with_compressed if compressed else _with_raw, int(self.param("jpeg_quality"))
+        )
+        out_qos = self._qos(self.param("qos.output_reliability"))
+        cam.pub = self.create_publisher(CompressedImage if compressed else Image, cam.topics.output, out_qos)
+        if self.param("publish_instances"):
+            cam.instances_pub = self.create_publisher(InstanceArray, cam.topics.instances, 10)
+        if self.param("camera_info"):
+            cam.info_pub = self.create_publisher(CameraInfo, cam.topics.camera_info_out, out_qos)
+
+    def _subscribe(self, cam: Camera) -> None:
+        index = self.cameras.index(cam)
+        qos = self._qos(self.param("qos.reliability"))
+        msg_type = CompressedImage if cam.kind == topics.COMPRESSED else Image
+        cam.subs.append(self.create_subscription(msg_type, cam.topics.input, self._on_image(index), qos))
+        if cam.info_pub is not None:
+            cam.subs.append(self.create_subscription(CameraInfo, cam.topics.camera_info_in, cam.info_pub.publish, qos))
+
+    def _on_image(self, index: int):
+        def callback(msg) -> None:
+            self.cameras[index].stats.received += 1
+            self.mailbox.put(index, msg)
+
+        return callback
+
+    def _discover(self) -> None:
+        """Bind cameras of input type `auto` once their topic shows up in the graph."""
+        advertised = dict(self.get_topic_names_and_types())
+        for cam in self.cameras:
+            if cam.kind is not None:
+                continue
+            kind = topics.kind_from_types(advertised.get(self.resolve_topic_name(cam.topics.input), []))
+            if kind is not None:
+                self._bind(cam, kind)
+                self._subscribe(cam)
+                self.get_logger().info(f"{cam.topics.input}: {kind} images")
+        if all(cam.kind is not None for cam in self.cameras) and self.discovery_timer is not None:
+            self.destroy_timer(self.discovery_timer)
+            self.discovery_timer = None
+
+    # --- the worker ----------------------------------------------------------------------------
+
+    def _work(self, mailbox: Mailbox) -> None:
+        while True:
+            letter = mailbox.take()
+            if letter is None:
+                return
+            cam = self.cameras[letter.camera]
+            try:
+                self._process(cam, letter.msg, letter.received)
+            except Exception as e:  # noqa: BLE001 - whatever failed, the original was not sent
+                cam.stats.dropped_on_error += 1
+                self._report(cam, f"frame dropped: {why(e)}")
+
+    def _process(self, cam: Camera, msg, received: float) -> None:
+        result = cam.stream.process(msg)
+        if result.msg is not None:
+            cam.pub.publish(result.msg)
+            cam.stats.published += 1
+            cam.stats.latency_ms.append((time.monotonic() - received) * 1000)
+        if result.status == ANONYMIZED:
+            cam.stats.anonymized += 1
+        elif result.status == UNCHANGED:
+            cam.stats.unchanged += 1
+        elif result.status == BLANKED:
+            cam.stats.blanked += 1
+        elif result.status == DROPPED:
+            cam.stats.dropped_on_error += 1
+        if result.error is not None:
+            self._report(cam, f"frame {result.status} ({result.label}): {result.error}")
+            return
+        cam.stats.instances += len(result.instances)
+        if cam.instances_pub is not None:
+            cam.instances_pub.publish(instance_array(msg.header, cam.stream.anonymizer.cfg.method, result))
+
+    def _report(self, cam: Camera, text: str) -> None:
+        cam.stats.last_error = text
+        self.get_logger().error(f"{cam.topics.input}: {text}", throttle_duration_sec=1.0)
+
+    # --- diagnostics ---------------------------------------------------------------------------
+
+    def _publish_diagnostics(self) -> None:
+        if self.diag_pub is None:
+            return
+        array_msg = DiagnosticArray()
+        array_msg.header.stamp = self.get_clock().now().to_msg()
+        anonymizer = self.anonymizer
+        name = self.get_fully_qualified_name()
+        node = DiagnosticStatus(name=f"{name}: anonymizer", hardware_id=name, level=DiagnosticStatus.OK)
+        node.message = "active" if self.active else "inactive"
+        cfg = anonymizer.cfg if anonymizer is not None else None
+        node.values = _kv(
+            method=cfg.method if cfg else "",
+            categories=",".join(cfg.categories) if cfg else "",
+            detector_model=cfg.detector.model if cfg else "",
+            extractor=f"{cfg.extractor.type} {cfg.extractor.model or ''}".strip() if cfg else "",
+            generator=f"{cfg.generator.type} {cfg.generator.model or ''}".strip() if cfg else "",
+            provider=getattr(anonymizer.detector, "provider", "?") if anonymizer else "",
+            rss_mb=f"{rss_mb():.1f}",
+        )
+        array_msg.status.append(node)
+        for i, cam in enumerate(self.cameras):
+            stale = self.mailbox.stale[i] if self.mailbox is not None else 0
+            window = cam.stats.window(stale)
+            status = DiagnosticStatus(name=f"{name}: {cam.topics.input}", hardware_id=name)
+            if window["new_failures"]:
+                status.level, status.message = DiagnosticStatus.ERROR, f"{window['new_failures']} frames failed"
+            elif window["new_stale"]:
+                status.level, status.message = DiagnosticStatus.WARN, f"{window['new_stale']} stale frames dropped"
+            elif cam.kind is None:
+                status.level, status.message = DiagnosticStatus.WARN, "waiting for the input topic to appear"
+            else:
+                status.level, status.message = DiagnosticStatus.OK, "ok"
+            status.values = _kv(
+                input=cam.topics.input,
+                output=cam.topics.output,
+                type=cam.kind or "unknown",
+                received=cam.stats.received,
+                published=cam.stats.published,
+                anonymized=cam.stats.anonymized,
+                unchanged=cam.stats.unchanged,
+                stale_dropped=stale,
+                failed=cam.stats.failed,
+                blanked=cam.stats.blanked,
+                dropped_on_error=cam.stats.dropped_on_error,
+                instances=cam.stats.instances,
+                rate_in_hz=f"{window['rate_in_hz']:.2f}",
+                rate_out_hz=f"{window['rate_out_hz']:.2f}",
+                **{k: f"{v:.1f}" for k, v in cam.stats.latency().items()},
+                last_error=cam.stats.last_error,
+            )
+            array_msg.status.append(status)
+        self.diag_pub.publish(array_msg)
+
+
+def instance_array(header, method: str, result):
+    from inspire_ros.msg import Instance, InstanceArray
+
+    out = InstanceArray(header=header, method=method)
+    for inst in result.instances:
+        b = inst.box
+        out.instances.append(
+            Instance(
+                category=inst.category,
+                class_id=CLASS_ID[inst.category],
+                score=float(inst.score),
+                x0=b.x0,
+                y0=b.y0,
+                x1=b.x1,
+                y1=b.y1,
+                mask_area=int(inst.mask_area),
+            )
+        )
+    return out
+
+
+def _kv(**values) -> list[KeyValue]:
+    return [KeyValue(key=k, value=str(v)) for k, v in values.items()]
+
+
+def _with_raw(msg: Image, payload: bytes) -> Image:
+    out = Image(header=msg.header, height=msg.height, width=msg.width, encoding=msg.encoding)
+    out.is_bigendian, out.step = msg.is_bigendian, msg.step
+    out.data = array.array("B", payload)
+    return out
+
+
+def _with_compressed(msg: CompressedImage, payload: bytes) -> CompressedImage:
+    out = CompressedImage(header=msg.header, format=msg.format)
+    out.data = array.array("B", payload)
+    return out
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)  # handles SIGINT and SIGTERM: spin returns, we clean up below
+    try:
+        node = AnonymizerNode()
+    except ConfigError as e:
+        print(f"anonymizer_node: {e}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    code = 0
+    try:
+        if node.param("autostart"):
+            ok = node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            ok = ok and node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            if not ok:
+                node.get_logger().fatal("autostart failed (see the error above); exiting")
+                code = 1
+        if code == 0:
+            executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if rclpy.ok():
+            node.get_logger().info("shutting down")
+        else:  # a signal already shut the context down: rosout is gone
+            print("anonymizer_node: shutting down", file=sys.stderr)
+        node._stop()
+        node._release()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+def entry_point() -> None:
+    sys.exit(main(sys.argv))
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,183 @@
+"""The node's parameters in one table: name, type, range, whether it changes live, and which
+anonymizer config key it overrides.
+
+Config-backed parameters take their default from the YAML file named by `config_file`, so
+`get_parameter` always shows the value in use. No rclpy here: the launch-file check reads the
+table too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import METHODS, Config
+
+BOOL, INT, FLOAT, STR, STR_LIST = "bool", "int", "float", "str", "str_list"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    kind: str  # bool | int | float | str | str_list
+    description: str
+    live: bool = False  # False: read-only, applied on configure
+    default: Any = None  # for node-only parameters
+    config_key: str | None = None  # the anonymizer config key it overrides
+    lo: float | None = None
+    hi: float | None = None
+    step: int = 0  # integer ranges: valid values lo, lo+step, ...
+    choices: tuple[str, ...] = ()
+
+    def default_from(self, cfg: Config) -> Any:
+        if self.config_key is None:
+            return self.default
+        value: Any = cfg
+        for part in self.config_key.split("."):
+            value = getattr(value, part)
+        if self.kind == STR:
+            return "" if value is None else str(value)  # "" = no model file (weight-free blocks)
+        return list(value) if self.kind == STR_LIST else value
+
+    def to_config(self, value: Any) -> Any:
+        """The parameter value as the config key expects it."""
+        if self.kind == STR and self.name.endswith(".model"):
+            return value or None
+        return list(value) if self.kind == STR_LIST else value
+
+
+_MODEL = "file name in models/manifest.yaml or a path; checked by sha256 on configure"
+
+PARAMS: tuple[ParamSpec, ...] = (
+    # --- the node: read-only, used on configure --------------------------------------------------
+    ParamSpec("config_file", STR, "anonymizer YAML (empty: the package's config/default.yaml)", default=""),
+    ParamSpec("cameras", STR_LIST, "input image topics (relative names, remappable)", default=["image_raw"]),
+    ParamSpec(
+        "input_types",
+        STR_LIST,
+        "raw | compressed | auto per camera (or one for all); auto reads the type from the ROS graph",
+        default=["auto"],
+    ),
+    ParamSpec("outputs", STR_LIST, "output topics, one per camera (empty: input + output_suffix)", default=[]),
+    ParamSpec("output_suffix", STR, "appended to each input topic to name its output", default="anonymized"),
+    ParamSpec("camera_info", BOOL, "republish each camera's camera_info beside its output", default=True),
+    ParamSpec("publish_instances", BOOL, "publish inspire_ros/InstanceArray on <output>/instances", default=True),
+    ParamSpec(
+        "qos.reliability",
+        STR,
+        "input subscriptions: best_effort | reliable",
+        default="best_effort",
+        choices=("best_effort", "reliable"),
+    ),
+    ParamSpec(
+        "qos.output_reliability",
+        STR,
+        "output publishers: reliable (matches every subscriber) | best_effort",
+        default="reliable",
+        choices=("best_effort", "reliable"),
+    ),
+    ParamSpec("qos.depth", INT, "history depth (keep last) of inputs and outputs", default=1, lo=1, hi=100, step=1),
+    ParamSpec(
+        "diagnostics_period",
+        FLOAT,
+        "seconds between diagnostic_msgs/DiagnosticArray on /diagnostics",
+        default=1.0,
+        lo=0.1,
+        hi=60.0,
+    ),
+    ParamSpec("autostart", BOOL, "configure and activate on start (no lifecycle manager needed)", default=True),
+    # --- the anonymizer: read-only model choices ---------------------------------------------------------
+    ParamSpec("detector.model", STR, f"detector model: {_MODEL}", config_key="detector.model"),
+    ParamSpec(
+        "extractor.model", STR, f"mask extractor model (learned extractors): {_MODEL}", config_key="extractor.model"
+    ),
+    ParamSpec("generator.model", STR, f"generator model (learned generators): {_MODEL}", config_key="generator.model"),
+    ParamSpec(
+        "runtime.providers",
+        STR_LIST,
+        "onnxruntime providers in preference order: tensorrt, cuda, cpu",
+        config_key="runtime.providers",
+    ),
+    # --- the anonymizer: live ---------------------------------------------------------------------------
+    ParamSpec("method", STR, "inspire | blur | pixelate | fill", live=True, config_key="method", choices=METHODS),
+    ParamSpec(
+        "on_error",
+        STR,
+        "a frame that fails is published blank (blank) or not at all (drop)",
+        live=True,
+        config_key="on_error",
+        choices=("blank", "drop"),
+    ),
+    ParamSpec(
+        "detector.score_threshold",
+        FLOAT,
+        "minimum detector confidence",
+        live=True,
+        config_key="detector.score_threshold",
+        lo=0.0,
+        hi=1.0,
+    ),
+    ParamSpec(
+        "detector.nms_threshold",
+        FLOAT,
+        "IoU above which overlapping boxes merge",
+        live=True,
+        config_key="detector.nms_threshold",
+        lo=0.0,
+        hi=1.0,
+    ),
+    ParamSpec(
+        "extractor.edges.kernel_size",
+        INT,
+        "Gaussian kernel size before Canny (odd; privacy knob)",
+        live=True,
+        config_key="extractor.edges.kernel_size",
+        lo=1,
+        hi=99,
+        step=2,
+    ),
+    ParamSpec(
+        "extractor.edges.sigma",
+        FLOAT,
+        "Gaussian sigma before Canny (privacy knob)",
+        live=True,
+        config_key="extractor.edges.sigma",
+        lo=0.0,
+        hi=100.0,
+    ),
+    ParamSpec(
+        "extractor.edges.low",
+        INT,
+        "Canny low threshold",
+        live=True,
+        config_key="extractor.edges.low",
+        lo=0,
+        hi=1000,
+        step=1,
+    ),
+    ParamSpec(
+        "extractor.edges.high",
+        INT,
+        "Canny high threshold",
+        live=True,
+        config_key="extractor.edges.high",
+        lo=0,
+        hi=1000,
+        step=1,
+    ),
+    ParamSpec(
+        "jpeg_quality", INT, "JPEG quality of re-encoded compressed frames", live=True, default=90, lo=1, hi=100, step=1
+    ),
+)
+
+BY_NAME = {p.name: p for p in PARAMS}
+
+
+def config_overrides(values: dict[str, Any]) -> dict[str, Any]:
+    """{config key: value} for the config-backed parameters among `values` ({name: value})."""
+    out = {}
+    for name, value in values.items():
+        spec = BY_NAME.get(name)
+        if spec is not None and spec.config_key is not None and value is not None:
+            out[spec.config_key] = spec.to_config(value)
+    return out
