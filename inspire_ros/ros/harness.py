@@ -55,14 +55,24 @@ def ros_env(log_dir: str | Path | None = None) -> dict[str, str]:
 class NodeProcess:
     """`python -m inspire_ros.ros.node` with a params file, in its own process."""
 
-    def __init__(self, params: dict[str, Any], workdir: Path, name: str = "anonymizer", env: dict | None = None):
+    def __init__(
+        self,
+        params: dict[str, Any],
+        workdir: Path,
+        name: str = "anonymizer",
+        env: dict | None = None,
+        params_files: list[Path] = (),
+    ):
+        """`params_files` are read first, `params` (written to a file here) override them."""
         self.name = name
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.params_file = self.workdir / f"{name}.params.yaml"
         self.params_file.write_text(yaml.safe_dump({"/**": {"ros__parameters": params}}))
         self.log_file = self.workdir / f"{name}.log"
-        cmd = [sys.executable, "-m", "inspire_ros.ros.node", "--ros-args", "--params-file", str(self.params_file)]
+        cmd = [sys.executable, "-m", "inspire_ros.ros.node", "--ros-args"]
+        for f in [*params_files, self.params_file]:
+            cmd += ["--params-file", str(f)]
         cmd += ["-r", f"__node:={name}"]
         with open(self.log_file, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env or ros_env(self.workdir))

@@ -120,7 +120,11 @@ def test_bad_config_file_stops_the_node_naming_the_key(tmp_path, ros_client):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signals_shut_the_node_down_cleanly(tmp_path, ros_client, sig):
-    proc = NodeProcess({"cameras": ["sig/image_raw"], "method": "fill"}, tmp_path, f"sig{int(sig)}")
+    # Also shows the shipped params file is accepted by a real node.
+    shipped = [TEST_DIR.parent / "config" / "anonymizer_node.yaml"]
+    proc = NodeProcess(
+        {"cameras": ["sig/image_raw"], "method": "fill"}, tmp_path, f"sig{int(sig)}", params_files=shipped
+    )
     proc.wait_log("active:")
     start = time.monotonic()
     assert proc.stop(sig) == 0, proc.log()
