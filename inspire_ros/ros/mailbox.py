@@ -27,13 +27,16 @@ class Mailbox:
         self._closed = False
         self.stale = [0] * cameras  # frames replaced in their slot before the worker took them
 
-    def put(self, camera: int, msg: Any) -> None:
+    def put(self, camera: int, msg: Any) -> bool:
+        """True when a waiting frame was replaced (a stale frame dropped)."""
         letter = Letter(camera, msg, time.monotonic())
         with self._cond:
-            if self._slots[camera] is not None:
+            stale = self._slots[camera] is not None
+            if stale:
                 self.stale[camera] += 1
             self._slots[camera] = letter
             self._cond.notify()
+            return stale
 
     def take(self, timeout: float | None = None) -> Letter | None:
         """The waiting frame that arrived first (cameras take turns), or None when closed or
@@ -47,16 +50,15 @@ class Mailbox:
             self._slots[letter.camera] = None
             return letter
 
-    def clear(self) -> int:
-        """Empty every slot (deactivation): the frames are dropped, counted as stale."""
+    def clear(self) -> list[int]:
+        """Empty every slot (deactivation): the cameras whose waiting frame was dropped (counted
+        as stale)."""
         with self._cond:
-            n = 0
-            for i, s in enumerate(self._slots):
-                if s is not None:
-                    self.stale[i] += 1
-                    self._slots[i] = None
-                    n += 1
-            return n
+            dropped = [i for i, s in enumerate(self._slots) if s is not None]
+            for i in dropped:
+                self.stale[i] += 1
+                self._slots[i] = None
+            return dropped
 
     def close(self) -> None:
         with self._cond:

@@ -222,6 +222,8 @@ class AnonymizerNode(LifecycleNode):
                 self.destroy_subscription(sub)
             cam.subs = []
         if self.mailbox is not None:
+            for index in self.mailbox.clear():  # frames waiting at deactivation are dropped
+                self.cameras[index].stats.stale += 1
             self.mailbox.close()
         if self.worker is not None:
             self.worker.join()
@@ -271,8 +273,10 @@ class AnonymizerNode(LifecycleNode):
 
     def _on_image(self, index: int):
         def callback(msg) -> None:
-            self.cameras[index].stats.received += 1
-            self.mailbox.put(index, msg)
+            stats = self.cameras[index].stats
+            stats.received += 1
+            if self.mailbox.put(index, msg):
+                stats.stale += 1
 
         return callback
 
@@ -352,9 +356,8 @@ class AnonymizerNode(LifecycleNode):
             rss_mb=f"{rss_mb():.1f}",
         )
         array_msg.status.append(node)
-        for i, cam in enumerate(self.cameras):
-            stale = self.mailbox.stale[i] if self.mailbox is not None else 0
-            window = cam.stats.window(stale)
+        for cam in self.cameras:
+            window = cam.stats.window()
             status = DiagnosticStatus(name=f"{name}: {cam.topics.input}", hardware_id=name)
             if window["new_failures"]:
                 status.level, status.message = DiagnosticStatus.ERROR, f"{window['new_failures']} frames failed"
@@ -372,7 +375,7 @@ class AnonymizerNode(LifecycleNode):
                 published=cam.stats.published,
                 anonymized=cam.stats.anonymized,
                 unchanged=cam.stats.unchanged,
-                stale_dropped=stale,
+                stale_dropped=cam.stats.stale,
                 failed=cam.stats.failed,
                 blanked=cam.stats.blanked,
                 dropped_on_error=cam.stats.dropped_on_error,

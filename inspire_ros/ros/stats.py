@@ -12,6 +12,7 @@ import numpy as np
 @dataclass
 class CameraStats:
     received: int = 0
+    stale: int = 0  # replaced in the latest-frame slot before the worker took them
     published: int = 0  # anonymized, unchanged (nothing to replace) or blank frames sent
     anonymized: int = 0
     unchanged: int = 0
@@ -27,10 +28,10 @@ class CameraStats:
     def failed(self) -> int:
         return self.blanked + self.dropped_on_error
 
-    def window(self, stale: int) -> dict[str, float]:
+    def window(self) -> dict[str, float]:
         """Counters and rates since the previous call."""
         now = time.monotonic()
-        cur = {"received": self.received, "published": self.published, "failed": self.failed, "stale": stale}
+        cur = {"received": self.received, "published": self.published, "failed": self.failed, "stale": self.stale}
         last = self._last or {**dict.fromkeys(cur, 0), "t": now}
         dt = max(now - last["t"], 1e-9)
         self._last = {**cur, "t": now}
