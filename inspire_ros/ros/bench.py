@@ -7,7 +7,9 @@
    see the same machine load. ROS overhead = median over frames of (end-to-end - direct);
 3. paced: the frames at `--rate` Hz (a camera): end-to-end latency and frames lost;
 4. flood: the frames at `--flood-rate` Hz (beyond the chain) for `--flood-seconds`: output rate
-   vs the direct chain's frames per second, stale frames dropped, node memory.
+   vs the direct chain's frames per second, stale frames dropped, node memory;
+5. echo: the same frames through a bare rclpy process that republishes each message (same QoS,
+   same two hops): the DDS transport's share of the overhead, which no node code can remove.
 """
 
 from __future__ import annotations
@@ -15,19 +17,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import rclpy
+from rclpy.executors import ExternalShutdownException
 
 from .. import config as config_mod
 from ..io import media
 from ..io.image_msgs import ImageStream
 from ..paths import default_config_path, shared_dir
 from ..pipeline import Anonymizer
-from .harness import Client, NodeProcess, image_msg, stamp_ns, status_values
+from .harness import Client, NodeProcess, image_msg, ros_env, stamp_ns, status_values
 
 CAM = "bench/image_raw"
 
@@ -152,6 +158,45 @@ def through_ros(
         node.stop()
 
 
+def echo_node() -> int:
+    """A bare rclpy process republishing `echo_in` on `echo_out` (the transport baseline)."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    rclpy.init()
+    node = rclpy.create_node("inspire_bench_echo")
+    pub = node.create_publisher(Image, "echo_out", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+    node.create_subscription(
+        Image, "echo_in", pub.publish, QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+    )
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    rclpy.try_shutdown()
+    return 0
+
+
+def through_echo(msgs: list, rate: float) -> dict:
+    from sensor_msgs.msg import Image
+
+    proc = subprocess.Popen([sys.executable, "-m", "inspire_ros.ros.bench", "--echo"], env=ros_env())
+    client = Client("inspire_bench_echo_client")
+    try:
+        pub = client.publisher(Image, "echo_in", reliable=True)
+        out = client.subscribe(Image, "echo_out", depth=100)
+        client.wait_matched(pub)
+        time.sleep(1.0)
+        sent = _publish(client, pub, msgs, rate, None, 3_000_000)
+        time.sleep(1.0)
+        lat = [(t - sent[stamp_ns(m)]) * 1000 for m, t in out.items if stamp_ns(m) in sent]
+        return {"received": len(lat), "ms_median": float(np.median(lat)), "ms_p95": float(np.percentile(lat, 95))}
+    finally:
+        client.close()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+
+
 def _stale(diag) -> int:
     msgs = diag.messages()
     values = status_values(msgs[-1], CAM) if msgs else None
@@ -167,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--flood-seconds", type=float, default=5.0)
     p.add_argument("--config", help="anonymizer YAML (default: config/default.yaml)")
     p.add_argument("--json", help="also write the figures to this JSON file")
+    p.add_argument("--echo", action="store_true", help=argparse.SUPPRESS)  # the transport baseline process
     args = p.parse_args(argv)
+    if args.echo:
+        return echo_node()
     # Both ends: the default transports drop large frames (see ros_env).
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
     video = Path(args.video) if args.video else shared_dir() / "data" / "pets09_s2l1" / "vtest.avi"
@@ -184,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"direct chain (decode+anonymize+encode): {d['ms_median']:.1f} ms median, {d['fps']:.1f} fps", flush=True)
     with tempfile.TemporaryDirectory(prefix="inspire_ros_bench_") as tmp:
         r = through_ros(cfg_path, msgs, stream, args.rate, args.flood_rate, args.flood_seconds, Path(tmp))
+        r["echo"] = echo = through_echo(msgs, args.rate)
     paired, paced, flood = r["paired"], r["paced"], r["flood"]
     overhead = paired["overhead_ms_median"]
     print(
@@ -198,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"ROS overhead: {overhead:+.1f} ms per frame median, {paired['overhead_ms_p95']:+.1f} ms p95 "
         "(end-to-end - direct, same frame)"
+    )
+    print(
+        f"of which DDS transport (bare rclpy echo, same two hops): {echo['ms_median']:.1f} ms median, "
+        f"{echo['ms_p95']:.1f} ms p95; node framework (callback -> publish - direct): "
+        f"{paired['node_ms_mean'] - paired['direct_ms_median']:+.1f} ms"
     )
     print(
         f"flood {flood['in_hz']:.0f} Hz for {flood['seconds']} s: out {flood['out_hz']:.1f} Hz "
