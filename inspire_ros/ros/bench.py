@@ -84,7 +84,9 @@ def through_ros(
     flood_seconds: float,
     workdir: Path,
 ) -> dict:
-    node = NodeProcess({"cameras": [CAM], "input_types": ["raw"], "config_file": str(cfg_path)}, workdir, "bench")
+    params = {"cameras": [CAM], "input_types": ["raw"], "config_file": str(cfg_path)}
+    params["runtime.threads"] = stream.anonymizer.cfg.runtime.threads
+    node = NodeProcess(params, workdir, "bench")
     client = Client("inspire_bench")
     try:
         node.wait_log("active:")
@@ -211,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--flood-rate", type=float, default=30.0, help="overload input rate in Hz (default 30)")
     p.add_argument("--flood-seconds", type=float, default=5.0)
     p.add_argument("--config", help="anonymizer YAML (default: config/default.yaml)")
+    p.add_argument("--threads", type=int, help="onnxruntime threads per model (default: the config's)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("--echo", action="store_true", help=argparse.SUPPRESS)  # the transport baseline process
     args = p.parse_args(argv)
@@ -221,10 +224,16 @@ def main(argv: list[str] | None = None) -> int:
     video = Path(args.video) if args.video else shared_dir() / "data" / "pets09_s2l1" / "vtest.avi"
     cfg_path = Path(args.config) if args.config else default_config_path()
     cfg = config_mod.load(cfg_path)
+    if args.threads:
+        cfg = cfg.replace(**{"runtime.threads": args.threads})
     frames = read_frames(video, args.frames)
     msgs = [image_msg(f, "bgr8") for f in frames]
     h, w = frames[0].shape[:2]
-    print(f"ros-bench: {len(frames)} frames {w}x{h} bgr8 from {video.name}, config {cfg_path.name}", flush=True)
+    print(
+        f"ros-bench: {len(frames)} frames {w}x{h} bgr8 from {video.name}, config {cfg_path.name}, "
+        f"{cfg.runtime.threads} onnxruntime thread(s)",
+        flush=True,
+    )
     from .node import _with_raw
 
     stream = ImageStream(Anonymizer(cfg), False, _with_raw)

@@ -98,6 +98,11 @@ PARAMS: tuple[ParamSpec, ...] = (
         "onnxruntime providers in preference order: tensorrt, cuda, cpu",
         config_key="runtime.providers",
     ),
+    # Leave a core to DDS and the executor: with every core busy in onnxruntime, large frames
+    # arrive late and best-effort ones are lost (README, "Live: the ROS 2 node").
+    ParamSpec(
+        "runtime.threads", INT, "onnxruntime threads per model", config_key="runtime.threads", lo=1, hi=256, step=1
+    ),
     # --- the anonymizer: live ---------------------------------------------------------------------------
     ParamSpec("method", STR, "inspire | blur | pixelate | fill", live=True, config_key="method", choices=METHODS),
     ParamSpec(
