@@ -1,6 +1,6 @@
 """launch_testing: anonymizer.launch.py brings up a node that answers a frame with an anonymized
-one. Runs in a ROS 2 CI with launch/launch_testing installed (colcon test); skipped here, where
-`launch` cannot be installed from PyPI (see ../../shared/notes/environment.md)."""
+one. Runs in a ROS 2 CI with launch/launch_testing installed (`colcon test`, registered in
+CMakeLists.txt with add_launch_test); skipped here, where `launch` cannot be installed from PyPI."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ pytest.importorskip(
     reason="launch_testing is not installable from PyPI; runs under colcon test in a ROS 2 install",
 )
 
+import cv2  # noqa: E402
 import launch  # noqa: E402
 import launch_testing.actions  # noqa: E402
 import numpy as np  # noqa: E402
@@ -21,9 +22,8 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource  # n
 from launch_ros.substitutions import FindPackageShare  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
+from inspire_ros.paths import shared_dir  # noqa: E402
 from inspire_ros.ros.harness import Client, image_msg, stamp_ns  # noqa: E402
-
-from conftest import read_video_frames  # noqa: E402
 
 
 @pytest.mark.launch_test
@@ -42,7 +42,8 @@ class TestAnonymizerLaunch(unittest.TestCase):
             pub = client.publisher(Image, "/launch_test/image_raw", reliable=True)
             out = client.subscribe(Image, "/launch_test/image_raw/anonymized")
             client.wait_matched(pub, 60)
-            frame = read_video_frames([0])[0]
+            ok, frame = cv2.VideoCapture(str(shared_dir() / "data" / "pets09_s2l1" / "vtest.avi")).read()
+            assert ok, "PETS09 vtest.avi not found: set INSPIRE_SHARED"
             msg = image_msg(frame, "bgr8", stamp_ns=123)
             client.wait(lambda: (pub.publish(msg), len(out) > 0)[1], 60, "an anonymized frame")
             got = out.messages()[0]
