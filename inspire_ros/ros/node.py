@@ -57,7 +57,7 @@ _ROS_TYPES = {
 _UNSET_TYPES = {P.STR_LIST: Parameter.Type.STRING_ARRAY}
 
 
-@dataclass
+@dataclass(eq=False)  # identity: cameras are looked up by object
 class Camera:
     topics: topics.CameraTopics
     stats: CameraStats = field(default_factory=CameraStats)
