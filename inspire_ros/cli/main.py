@@ -1,4 +1,4 @@
-"""`inspire` entry point: anonymize, bench, train, models, bag."""
+"""`inspire` entry point: anonymize, bench, train, models, bag, eval, ros-bench."""
 
 from __future__ import annotations
 
@@ -122,6 +122,31 @@ def build_parser() -> argparse.ArgumentParser:
     gb.add_argument("--config", help="YAML config (default: config/default.yaml)")
     gb.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap", help="test bag storage (default mcap)")
     gb.add_argument("--json", metavar="FILE", help="also write the figures to this JSON file")
+
+    # Listed for --help; main() hands its arguments to inspire_ros.ros.bench (needs rclpy).
+    sub.add_parser("ros-bench", help="ROS layer overhead: the chain directly vs through an anonymizer_node process")
+
+    e = sub.add_parser("eval", help="privacy and utility of every method: report.json, PNG plots, summary.md")
+    e.add_argument("--out", required=True, help="output folder (written atomically)")
+    e.add_argument("--mode", choices=["small", "full"], default="small", help="data sizes (default small)")
+    e.add_argument("--methods", nargs="+", metavar="M", help="methods to compare (default: the mode's; see README)")
+    e.add_argument("--shared", help="shared data and models folder (default: $INSPIRE_SHARED or ../shared)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the synthesized instances (default 0)")
+    e.add_argument("--judge-config", help="YAML config whose detector section is the judge (default: default.yaml)")
+    e.add_argument("--judge-model", default="yolox_nano_dynamic.onnx", help="judge detector model")
+    e.add_argument("--judge-size", type=int, default=640, help="judge input size (default 640; pipeline: 416)")
+    e.add_argument("--judge-score", type=float, help="judge score threshold (default: the judge config's)")
+    e.add_argument(
+        "--inversion",
+        type=int,
+        nargs="?",
+        const=300,
+        default=0,
+        metavar="STEPS",
+        help="also run the model inversion attack (training steps per method, default 300)",
+    )
+    e.add_argument("--force", action="store_true", help="replace an existing output folder")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -131,6 +156,11 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ros-bench"]:  # its own parser (it also runs as python -m inspire_ros.ros.bench)
+        from ..ros.bench import main as ros_bench
+
+        return ros_bench(argv[1:])
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
@@ -156,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
             return run(args)
         if args.command == "bag":
             from .bag import run
+
+            return run(args)
+        if args.command == "eval":
+            from .eval import run
 
             return run(args)
     except (ConfigError, ModelError, MediaError, FileExistsError) as e:

@@ -1,0 +1,55 @@
+"""Leak rate: ground-truth instances left more than 20 % unreplaced.
+
+The detector's misses are the privacy failures that matter most: an instance it never
+found is passed through untouched. With a pixel mask (CamVid) the unreplaced share is the
+share of the instance's pixels no replaced mask covers. With a box only (PETS09) the person's
+silhouette is unknown, so the share of its box outside every replaced instance's box counts
+(a mask-based method is not blamed for the background it rightly keeps).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..types import Instance
+from .datasets import GtInstance
+
+LEAK_THRESHOLD = 0.2
+
+
+def replaced_pixels(shape: tuple[int, ...], instances: list[Instance]) -> np.ndarray:
+    union = np.zeros(shape[:2], bool)
+    for inst in instances:
+        b = inst.box
+        union[b.y0 : b.y1, b.x0 : b.x1] |= inst.mask if inst.mask is not None else True
+    return union
+
+
+def replaced_boxes(shape: tuple[int, ...], instances: list[Instance]) -> np.ndarray:
+    union = np.zeros(shape[:2], bool)
+    for inst in instances:
+        b = inst.box
+        union[b.y0 : b.y1, b.x0 : b.x1] = True
+    return union
+
+
+def unreplaced_fractions(shape: tuple[int, ...], gt: list[GtInstance], instances: list[Instance]) -> list[float]:
+    """Per ground-truth instance, the share of it left unreplaced (0 = fully covered)."""
+    pixels = boxes = None
+    out = []
+    for g in gt:
+        b = g.box
+        if g.mask is not None:
+            pixels = replaced_pixels(shape, instances) if pixels is None else pixels
+            covered, region = pixels[b.y0 : b.y1, b.x0 : b.x1], g.mask
+        else:
+            boxes = replaced_boxes(shape, instances) if boxes is None else boxes
+            covered, region = boxes[b.y0 : b.y1, b.x0 : b.x1], np.ones((b.height, b.width), bool)
+        area = int(region.sum())
+        out.append(1.0 - float((covered & region).sum()) / area if area else 0.0)
+    return out
+
+
+def leak_rate(fractions: list[float], threshold: float = LEAK_THRESHOLD) -> float:
+    """Share of instances whose unreplaced share exceeds `threshold`."""
+    return float(np.mean(np.asarray(fractions) > threshold)) if fractions else float("nan")
