@@ -26,7 +26,7 @@ from ..detect import build_detector
 from ..paths import default_config_path, shared_dir
 from ..types import Box
 from . import EvalError, leak, quality, reid
-from .datasets import Sample, camvid_samples, crop, pets09_samples
+from .datasets import Gallery, Sample, camvid_samples, crop, pets09_samples
 from .methods import METHODS, build_all
 from .utility import UtilityAccumulator
 
@@ -88,6 +88,33 @@ class Probe:
     category: str
     box: Box
     identity: int | None  # PETS09 identity, for the re-id attack
+
+
+@dataclass
+class Originals:
+    """The un-anonymized side, computed once: what every method's crops are compared with."""
+
+    datasets: list[str]
+    probes: list[Probe]
+    persons: list[int]  # probe indices of persons (rows of orig_os)
+    q_rows: list[int]  # rows of orig_os that are PETS09 re-id queries
+    q_ids: list[int]
+    gallery: Gallery
+    gallery_os: np.ndarray
+    orig_mn: np.ndarray  # MobileNetV2 features of every probe crop
+    orig_os: np.ndarray  # OSNet features of the person crops
+
+
+@dataclass
+class MethodRun:
+    """What one method produced over all frames."""
+
+    util: dict[str, UtilityAccumulator]
+    fractions: dict[str, list[float]]
+    ssim: dict[str, list[float]]
+    instances_total: int
+    anon_mn: np.ndarray
+    anon_os: np.ndarray
 
 
 def _probes(i: int, sample: Sample, reference, car_min_area: int) -> list[Probe]:
@@ -174,6 +201,7 @@ def evaluate(
     q_rows = [persons.index(j) for j in queries]
     q_ids = [probes[j].identity for j in queries]
     reference_rank1 = reid.rank1(orig_os[q_rows], q_ids, gallery_os, gallery.identities)
+    originals = Originals(datasets, probes, persons, q_rows, q_ids, gallery, gallery_os, orig_mn, orig_os)
 
     total = len(method_list) * len(samples)
     bar = None
@@ -214,24 +242,8 @@ def evaluate(
         inverted = None
         if inversion_steps:
             inverted = _inversion(probes, crops, anon_crops, osnet, inversion_steps, seed)
-        results[method.name] = _method_report(
-            method,
-            datasets,
-            probes,
-            persons,
-            q_rows,
-            q_ids,
-            gallery,
-            gallery_os,
-            orig_mn,
-            anon_mn,
-            orig_os,
-            anon_os,
-            util,
-            fractions,
-            ssim,
-            instances_total,
-        )
+        run = MethodRun(util, fractions, ssim, instances_total, anon_mn, anon_os)
+        results[method.name] = _method_report(method, originals, run)
         if inverted is not None:
             results[method.name]["privacy"]["inversion"] = inverted
         results[method.name]["seconds"] = round(time.perf_counter() - t0, 1)
@@ -346,25 +358,10 @@ def _inversion(probes, crops, anon_crops, osnet, steps: int, seed: int) -> dict:
     }
 
 
-def _method_report(
-    method,
-    datasets,
-    probes,
-    persons,
-    q_rows,
-    q_ids,
-    gallery,
-    gallery_os,
-    orig_mn,
-    anon_mn,
-    orig_os,
-    anon_os,
-    util,
-    fractions,
-    ssim,
-    instances_total,
-) -> dict:
-    rank1 = reid.rank1(anon_os[q_rows], q_ids, gallery_os, gallery.identities)
+def _method_report(method, o: Originals, run: MethodRun) -> dict:
+    datasets, probes, persons, orig_os, orig_mn = o.datasets, o.probes, o.persons, o.orig_os, o.orig_mn
+    anon_os, anon_mn, util, fractions, ssim = run.anon_os, run.anon_mn, run.util, run.fractions, run.ssim
+    rank1 = reid.rank1(anon_os[o.q_rows], o.q_ids, o.gallery_os, o.gallery.identities)
     thwarting = 1 - rank1
     strongest: dict[str, dict] = {}
     for cat in CATEGORIES:
@@ -411,9 +408,9 @@ def _method_report(
         "family": method.family,
         "description": method.description,
         "params": method.params,
-        "instances_replaced": instances_total,
+        "instances_replaced": run.instances_total,
         "privacy": {
-            "reid_pets09": {"rank1": rank1, "thwarting_rate": thwarting, "queries": len(q_ids)},
+            "reid_pets09": {"rank1": rank1, "thwarting_rate": thwarting, "queries": len(o.q_ids)},
             "strongest": strongest,
             "leak_rate": leak.leak_rate(all_fractions),
             "mean_unreplaced": float(np.mean(all_fractions)) if all_fractions else float("nan"),
