@@ -50,10 +50,6 @@ class ImageCodec:
         # Keep the recording's CDR byte order (second byte of the encapsulation header: 1 = little).
         return self.store.serialize_cdr(msg, self.msgtype, little_endian=len(like) < 2 or like[1] == 1)
 
-    def label(self, msg) -> str:
-        """Image.encoding or CompressedImage.format."""
-        return image_msgs.label_of(msg, self.compressed)
-
     def decode(self, msg) -> np.ndarray:
         return image_msgs.decode(msg, self.compressed)
 

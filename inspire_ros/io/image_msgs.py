@@ -35,8 +35,6 @@ class Anonymized:
     label: str  # Image.encoding or CompressedImage.format
     instances: list[Instance] = field(default_factory=list)
     error: str | None = None
-    size: tuple[int, int] | None = None  # (height, width) of the decoded frame
-    replaced_pixels: int = 0
 
 
 def replaced_mask(shape: tuple[int, int], instances: list[Instance]) -> np.ndarray:
@@ -97,14 +95,13 @@ class ImageStream:
         if error is not None:
             return self._fail(msg, label, f"cannot anonymize: {error}", anonymizer)
         if not instances and np.array_equal(out, frame):
-            return Anonymized(msg, UNCHANGED, label, size=self.last_size)
+            return Anonymized(msg, UNCHANGED, label)
         try:
             replaced = replaced_mask(frame.shape[:2], instances)
             out_msg = self.with_data(msg, self._encode(msg, out, frame, replaced))
         except Exception as e:  # noqa: BLE001 - fail closed
             return self._fail(msg, label, f"cannot re-encode: {why(e)}", anonymizer)
-        pixels = int(replaced.sum())
-        return Anonymized(out_msg, ANONYMIZED, label, instances, size=self.last_size, replaced_pixels=pixels)
+        return Anonymized(out_msg, ANONYMIZED, label, instances)
 
     def _encode(self, msg, out: np.ndarray, frame: np.ndarray, replaced: np.ndarray) -> bytes:
         if self.compressed:
@@ -126,7 +123,7 @@ class ImageStream:
             blank = self.with_data(msg, payload)
         except Exception as e:  # noqa: BLE001 - not even a blank: drop rather than leak
             return Anonymized(None, DROPPED, label, error=f"{error}; cannot write a blank frame: {why(e)}")
-        return Anonymized(blank, BLANKED, label, error=error, size=self.last_size)
+        return Anonymized(blank, BLANKED, label, error=error)
 
 
 def why(e: Exception) -> str:

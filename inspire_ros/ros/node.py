@@ -123,7 +123,6 @@ class AnonymizerNode(LifecycleNode):
 
     def _config_from_params(self) -> config_mod.Config:
         values = {s.name: self.param(s.name) for s in P.PARAMS if s.config_key}
-        self._check_choices(values)
         return self.file_cfg.replace(**P.config_overrides(values))
 
     def _on_set_parameters(self, changed: list[Parameter]) -> SetParametersResult:
@@ -157,6 +156,8 @@ class AnonymizerNode(LifecycleNode):
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
+            # Choices are not descriptor constraints rclpy enforces (qos.reliability among them).
+            self._check_choices({s.name: self.param(s.name) for s in P.PARAMS if s.choices})
             cams = topics.camera_topics(
                 self.param("cameras"), self.param("outputs"), self.param("input_types"), self.param("output_suffix")
             )

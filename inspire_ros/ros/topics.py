@@ -27,18 +27,15 @@ class CameraTopics:
 def output_topic(input_topic: str, suffix: str) -> str:
     """`<input>/<suffix>`; for a compressed transport topic (`.../compressed`) the suffix goes
     before the transport name, so image_transport subscribers of `<base>/<suffix>` find it."""
-    base, leaf = posixpath.split(input_topic)
-    if leaf == "compressed" and base:
-        return posixpath.join(base, suffix, leaf)
+    base = _transport_base(input_topic)
+    if base != input_topic:
+        return posixpath.join(base, suffix, "compressed")
     return posixpath.join(input_topic, suffix)
 
 
 def camera_info_topic(image_topic: str) -> str:
     """image_transport's rule: camera_info is a sibling of the image topic (transport removed)."""
-    base, leaf = posixpath.split(image_topic)
-    if leaf == "compressed":
-        base = posixpath.dirname(base)
-    return posixpath.join(base, "camera_info")
+    return posixpath.join(posixpath.dirname(_transport_base(image_topic)), "camera_info")
 
 
 def kind_from_name(topic: str) -> str:
@@ -92,5 +89,6 @@ def camera_topics(inputs: list[str], outputs: list[str], kinds: list[str], suffi
 
 
 def _transport_base(topic: str) -> str:
+    """The image topic without a trailing `compressed` transport name."""
     base, leaf = posixpath.split(topic)
     return base if leaf == "compressed" and base else topic
