@@ -40,5 +40,5 @@ def obfuscate(frame: np.ndarray, detections: list[Detection], method: str, cfg: 
         b = d.box
         region = frame[b.y0 : b.y1, b.x0 : b.x1]
         region[...] = fn(region, cfg)
-        out.append(Instance(d.category, b, d.score, b.area, np.ones((b.height, b.width), bool)))
+        out.append(Instance.of(d, b, b.area, np.ones((b.height, b.width), bool)))
     return out

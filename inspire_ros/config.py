@@ -7,6 +7,7 @@ file or a fleet config is caught before any frame is processed.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -25,6 +26,32 @@ class ConfigError(ValueError):
     """A configuration value is missing, unknown or out of range."""
 
 
+# Above this score threshold a nano detector misses many people: an explicit opt-out is needed.
+MAX_SAFE_SCORE = 0.5
+
+# One line to choose how hard to look. Each preset only fills keys the config leaves out.
+# live: what one 2-core CPU runs at camera rate (dynamic input following the frame up to 640,
+# a tracker that keeps lost people covered). thorough: offline default (tiles at native
+# resolution plus the whole frame, tracker, look-ahead over the whole sequence).
+PRESETS: dict[str, dict] = {
+    "none": {},
+    "live": {
+        "detector": {"model": "yolox_nano_dynamic.onnx", "fit_frame": True, "input_size": 640},
+        "tracking": {"enabled": True},
+    },
+    "thorough": {
+        "detector": {
+            "model": "yolox_nano_dynamic.onnx",
+            "fit_frame": True,
+            "input_size": 960,
+            "tiles": {"enabled": True, "size": 640, "overlap": 0.2, "full_frame": True},
+        },
+        "tracking": {"enabled": True},
+        "lookahead": {"enabled": True},
+    },
+}
+
+
 def _range(lo: float | None = None, hi: float | None = None, odd: bool = False) -> dict:
     return {"range": (lo, hi), "odd": odd}
 
@@ -37,14 +64,62 @@ class RuntimeConfig:
 
 
 @dataclass(frozen=True)
+class TilesConfig:
+    """Sliced inference for frames larger than a tile: overlapping tiles at native resolution
+    (small, far people stay big enough for the detector) plus, optionally, the whole frame
+    (large, near ones stay whole)."""
+
+    enabled: bool = False
+    size: int = field(default=640, metadata=_range(64, 4096))  # tile side in frame pixels
+    overlap: float = field(default=0.2, metadata=_range(0.0, 0.75))  # share of a tile shared with its neighbour
+    full_frame: bool = True  # also run on the whole frame (downscaled to input_size)
+
+
+@dataclass(frozen=True)
 class DetectorConfig:
     backend: str = "yolox"  # yolox | ultralytics | package.module:Class
     model: str = "yolox_nano.onnx"  # manifest name or a path
     sha256: str | None = None  # for models that are not in models/manifest.yaml
+    # Models with a dynamic input: the longest side of the network input (a multiple of 32).
     input_size: int = field(default=416, metadata=_range(32, 4096))
+    # Dynamic models: the input keeps the frame's aspect ratio and is never larger than the
+    # frame (rounded up to 32), instead of an input_size square.
+    fit_frame: bool = False
     score_threshold: float = field(default=0.3, metadata=_range(0.0, 1.0))
+    # Candidates between this and score_threshold are replaced only where a track confirms
+    # them (ByteTrack's second association); without tracking they are ignored.
+    low_score_threshold: float = field(default=0.1, metadata=_range(0.0, 1.0))
     nms_threshold: float = field(default=0.45, metadata=_range(0.0, 1.0))
+    tiles: TilesConfig = field(default_factory=TilesConfig)
     params: dict = field(default_factory=dict)  # extra keyword arguments for plugin backends
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Temporal guard: a per-stream multi-object tracker (ByteTrack-style) so that a person the
+    detector loses for a few frames is still replaced where the track predicts it."""
+
+    enabled: bool = False
+    # Frames a track that lost its detection is still replaced at its predicted box (live).
+    coast_frames: int = field(default=5, metadata=_range(0, 1000))
+    # Frames a lost track is kept for re-association (offline: gaps up to this are filled).
+    buffer_frames: int = field(default=30, metadata=_range(0, 10000))
+    match_iou: float = field(default=0.2, metadata=_range(0.01, 1.0))  # first association (confident boxes)
+    low_match_iou: float = field(default=0.4, metadata=_range(0.01, 1.0))  # second association (low-score boxes)
+    # Boxes not seen by the detector in that frame (coasting, filled, extended) grow by this
+    # share of their width/height on every side: a predicted box is less sure than a detected one.
+    grow: float = field(default=0.1, metadata=_range(0.0, 2.0))
+    # Live streams: a stamp going backwards or jumping more than this resets the tracker.
+    max_gap_seconds: float = field(default=1.0, metadata=_range(0.0, 3600.0))
+
+
+@dataclass(frozen=True)
+class LookaheadConfig:
+    """Offline (videos, bags): detect every frame first, link tracks, fill their gaps and extend
+    them before their first and after their last detection, then replace."""
+
+    enabled: bool = False
+    extend_frames: int = field(default=10, metadata=_range(0, 1000))
 
 
 @dataclass(frozen=True)
@@ -73,6 +148,10 @@ class GeneratorConfig:
     model: str | None = None  # for learned generators: manifest name or a path
     sha256: str | None = None  # for models that are not in models/manifest.yaml
     latent_dim: int = field(default=16, metadata=_range(1, 4096))
+    # per_frame: a fresh latent for every instance in every frame (the paper; replaced people
+    # cannot be linked across frames by appearance, but flicker). per_track: one latent per
+    # track (a consistent synthetic person while tracked; still unrelated to the real one).
+    latents: Literal["per_frame", "per_track"] = "per_frame"
     params: dict = field(default_factory=dict)
 
 
@@ -114,11 +193,17 @@ def _default_categories() -> dict[str, CategoryConfig]:
 
 @dataclass(frozen=True)
 class Config:
+    # live | thorough; None: the tool's own (node: live; anonymize and bag sanitize: thorough).
+    preset: Literal["live", "thorough", "none"] | None = None
     method: Literal["inspire", "blur", "pixelate", "fill"] = "inspire"
-    seed: int | None = None  # None: fresh OS entropy, so outputs cannot be linked across runs
+    seed: int | None = field(default=None, metadata=_range(0, 2**63 - 1))  # None: fresh OS entropy
     on_error: Literal["blank", "drop"] = "blank"
+    # Settings that switch protection (partly) off are refused unless this is true.
+    allow_reduced_protection: bool = False
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    lookahead: LookaheadConfig = field(default_factory=LookaheadConfig)
     categories: dict[str, CategoryConfig] = field(default_factory=_default_categories)
     extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -185,6 +270,8 @@ def _build(tp: Any, value: Any, path: str, meta: typing.Mapping = types.MappingP
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             _fail(path, f"expected a number, got {value!r}")
         value = float(value)
+        if not math.isfinite(value):  # NaN compares false with every bound: it would pass them all
+            _fail(path, f"must be a finite number, got {value!r}")
     elif tp is str:
         if not isinstance(value, str):
             _fail(path, f"expected a string, got {value!r}")
@@ -215,6 +302,19 @@ def _build_dataclass(cls: type, value: Any, path: str) -> Any:
     return cls(**kwargs)
 
 
+def reductions(cfg: Config) -> list[str]:
+    """Settings in force that protect fewer people than the defaults would."""
+    out = []
+    if cfg.detector.score_threshold > MAX_SAFE_SCORE:
+        out.append(
+            f"detector.score_threshold {cfg.detector.score_threshold} is above {MAX_SAFE_SCORE}: "
+            "many people and cars will not be detected, so not replaced"
+        )
+    if "person" not in cfg.categories:
+        out.append(f"categories ({', '.join(cfg.categories)}) do not include person: nobody is replaced")
+    return out
+
+
 def _check_semantics(cfg: Config) -> None:
     for name in cfg.categories:
         if name not in CLASS_ID:
@@ -231,6 +331,10 @@ def _check_semantics(cfg: Config) -> None:
     for where, sec in extractors:
         if sec is not None and sec.edges.low > sec.edges.high:
             _fail(f"{where}.edges.low", "must not exceed edges.high")
+    if not cfg.allow_reduced_protection:
+        for reduction in reductions(cfg):
+            key, why = reduction.split(" ", 1)
+            _fail(key, f"{why}; set allow_reduced_protection: true to accept that")
 
 
 def block_params(params: dict, defaults: dict, key: str) -> dict:
@@ -241,16 +345,31 @@ def block_params(params: dict, defaults: dict, key: str) -> dict:
     return {**defaults, **params}
 
 
-def from_dict(data: dict | None) -> Config:
-    cfg = _build_dataclass(Config, data or {}, "")
+def _overlay(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _overlay(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
+def from_dict(data: dict | None, preset: str | None = None) -> Config:
+    """Build and validate a Config. A preset (the file's `preset` key, else `preset`) fills
+    every key the data leaves out; keys the data sets always win."""
+    data = data if data is not None else {}
+    if isinstance(data, dict):
+        chosen = data.get("preset") or preset
+        if isinstance(chosen, str) and chosen in PRESETS:
+            data = {**_overlay(PRESETS[chosen], data), "preset": chosen}
+    cfg = _build_dataclass(Config, data, "")
     _check_semantics(cfg)
     return cfg
 
 
-def load(path: str | Path | None = None) -> Config:
-    """Load and validate a YAML config; None gives the built-in defaults."""
+def load(path: str | Path | None = None, preset: str | None = None) -> Config:
+    """Load and validate a YAML config; None gives the built-in defaults. `preset` applies
+    when the file does not name one (each tool passes its own: node live, offline thorough)."""
     if path is None:
-        return from_dict({})
+        return from_dict({}, preset)
     path = Path(path)
     try:
         text = path.read_text()
@@ -261,7 +380,7 @@ def load(path: str | Path | None = None) -> Config:
     except yaml.YAMLError as e:
         raise ConfigError(f"config file {path} is not valid YAML: {e}") from e
     try:
-        return from_dict(data)
+        return from_dict(data, preset)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from e
 

@@ -34,5 +34,5 @@ def paste(frame: np.ndarray, replacements: list[Replacement]) -> list[Instance]:
         image = uncrop(r.image, g, cv2.INTER_LINEAR)
         region = frame[b.y0 : b.y1, b.x0 : b.x1]
         np.copyto(region, image, where=mask[..., None])
-        instances.append(Instance(r.detection.category, b, r.detection.score, int(mask.sum()), mask))
+        instances.append(Instance.of(r.detection, b, int(mask.sum()), mask))
     return instances

@@ -7,6 +7,7 @@ instance in every frame gets fresh OS entropy, so instances cannot be linked acr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -22,6 +23,7 @@ from .detect import Detector, build_detector
 from .extract import Extractor, build_extractor
 from .generate import Generator, build_generator
 from .patch import Replacement, paste
+from .track.guard import TemporalGuard
 from .types import CropBatch, Detection, Features, Instance
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ class Anonymizer:
         generators: dict[str, Generator] | None = None,
     ):
         self.cfg = cfg
-        self.detector = detector or build_detector(cfg)
+        self.detector = detector or build_detector(detector_config(cfg))
         self.extractors = extractors or {}
         self.generators = generators or {}
         if cfg.method == "inspire":
@@ -59,13 +61,16 @@ class Anonymizer:
                         built[key] = build_generator(gcfg, cfg, f"categories.{cat}.generator")
                     self.generators[cat] = built[key]
         self.rng = np.random.default_rng(cfg.seed)
+        for reduction in config_mod.reductions(cfg):
+            log.warning("PROTECTION REDUCED (allow_reduced_protection is set): %s", reduction)
 
     @classmethod
-    def from_config(cls, path: str | Path | None = None, **overrides) -> Anonymizer:
-        """Build from a YAML file (None: config/default.yaml) with optional dotted-key overrides."""
+    def from_config(cls, path: str | Path | None = None, *, preset: str | None = None, **overrides) -> Anonymizer:
+        """Build from a YAML file (None: config/default.yaml) with optional dotted-key overrides;
+        `preset` applies when the file names none."""
         from .paths import default_config_path
 
-        cfg = config_mod.load(path or default_config_path())
+        cfg = config_mod.load(path or default_config_path(), preset)
         if overrides:
             cfg = cfg.replace(**overrides)
         return cls(cfg)
@@ -75,7 +80,11 @@ class Anonymizer:
         change (no model reload for a new method or edge sigma). This one stays usable: a live
         node swaps the reference between frames."""
         same_runtime = cfg.runtime == self.cfg.runtime
-        keep_detector = same_runtime and cfg.detector == self.cfg.detector and cfg.categories == self.cfg.categories
+        keep_detector = (
+            same_runtime
+            and detector_config(cfg).detector == detector_config(self.cfg).detector
+            and cfg.categories == self.cfg.categories
+        )
         extractors, generators = {}, {}
         for cat in cfg.categories:
             if cat in self.extractors and same_runtime and cfg.extractor_for(cat) == self.cfg.extractor_for(cat):
@@ -84,18 +93,48 @@ class Anonymizer:
                 generators[cat] = self.generators[cat]
         return Anonymizer(cfg, self.detector if keep_detector else None, extractors, generators)
 
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        """The detector's candidates: every box down to the low score threshold."""
+        check_frame(frame)
+        return self.detector.detect(frame)
+
+    def confident(self, candidates: list[Detection]) -> list[Detection]:
+        """Without a tracker only boxes at or above the score threshold are replaced."""
+        return [d for d in candidates if d.score >= self.cfg.detector.score_threshold]
+
+    def guard(self, salt: int | None = None) -> TemporalGuard | None:
+        """A temporal guard for one stream (None when tracking is off). `salt` keys per-track
+        latents; None draws it from this anonymizer's random stream."""
+        if not self.cfg.tracking.enabled:
+            return None
+        return TemporalGuard(self.cfg, int(self.rng.integers(2**62)) if salt is None else salt)
+
     def anonymize(
-        self, frame: np.ndarray, timings: dict[str, float] | None = None, rng: np.random.Generator | None = None
+        self,
+        frame: np.ndarray,
+        timings: dict[str, float] | None = None,
+        rng: np.random.Generator | None = None,
+        *,
+        guard: TemporalGuard | None = None,
+        stamp_ns: int | None = None,
+        detections: list[Detection] | None = None,
     ) -> tuple[np.ndarray, list[Instance]]:
         """Return an anonymized copy of `frame` (HxWx3 uint8 BGR) and the replaced instances.
 
         `rng` overrides the anonymizer's own random stream for this frame (e.g. seeded per
-        message, so a resumed bag reproduces an uninterrupted run). Raises on any failure:
-        callers decide whether to blank or drop (see `anonymize_or_blank`).
+        message, so a resumed bag reproduces an uninterrupted run). `guard`: the stream's
+        tracker (live), fed this frame's candidates and its `stamp_ns`. `detections`: what to
+        replace, decided beforehand (offline look-ahead); the detector does not run. Raises on
+        any failure: callers decide whether to blank or drop (see `anonymize_or_blank`).
         """
         check_frame(frame)
         clock = _Clock(timings)
-        detections = self.detector.detect(frame)
+        if detections is None:
+            candidates = self.detector.detect(frame)
+            if guard is not None:
+                detections = guard.update(candidates, frame.shape[:2], stamp_ns)
+            else:
+                detections = self.confident(candidates)
         clock.lap("detect")
         out = frame.copy()  # the one full-frame copy per frame
         if self.cfg.method != "inspire":
@@ -130,6 +169,14 @@ class Anonymizer:
         features reach the generator: the crops' pixels never do."""
         generator = self.generators[batch.category]
         latents = (rng or self.rng).standard_normal((len(batch), generator.latent_dim), dtype=np.float32)
+        if self.cfg.generator_for(batch.category).latents == "per_track":
+            # One synthetic person per track: the latent follows from (stream salt, track id),
+            # never from the real person's pixels.
+            for i, d in enumerate(batch.detections):
+                if d.track_id is not None:
+                    latents[i] = np.random.default_rng([d.stream, d.track_id]).standard_normal(
+                        generator.latent_dim, dtype=np.float32
+                    )
         images = generator.generate(batch.category, features.masks, features.edges, latents)
         expected = (len(batch), batch.size, batch.size, 3)
         if images.shape != expected or images.dtype != np.uint8:
@@ -139,17 +186,31 @@ class Anonymizer:
         return images
 
     def anonymize_or_blank(
-        self, frame: np.ndarray, timings: dict | None = None, rng: np.random.Generator | None = None
+        self, frame: np.ndarray, timings: dict | None = None, rng: np.random.Generator | None = None, **kwargs
     ):
         """Fail closed: (output, instances, error). On failure the output is a black frame of
-        the same shape, or None when the config says to drop; never the original."""
+        the same shape, or None when the config says to drop; never the original. `kwargs`: as
+        for `anonymize`."""
         try:
-            out, instances = self.anonymize(frame, timings, rng)
+            out, instances = self.anonymize(frame, timings, rng, **kwargs)
             return out, instances, None
         except Exception as e:  # noqa: BLE001 - any failure must not leak the original
-            log.error("frame not anonymized (%s: %s); %s", type(e).__name__, e, self.cfg.on_error)
-            blank = None if self.cfg.on_error == "drop" else np.zeros_like(frame)
-            return blank, [], f"{type(e).__name__}: {e}"
+            return self.fail(frame, f"{type(e).__name__}: {e}")
+
+    def fail(self, frame: np.ndarray, error: str):
+        """(blank frame or None, [], error): what a frame that cannot be anonymized becomes."""
+        log.error("frame not anonymized (%s); %s", error, self.cfg.on_error)
+        blank = None if self.cfg.on_error == "drop" else np.zeros_like(frame)
+        return blank, [], error
+
+
+def detector_config(cfg: Config) -> Config:
+    """The config the detector is built from. With a tracker it returns candidates down to the
+    low score threshold (a track may confirm them); `Anonymizer.confident` keeps the rest apart."""
+    if not cfg.tracking.enabled:
+        return cfg
+    low = min(cfg.detector.low_score_threshold, cfg.detector.score_threshold)
+    return dataclasses.replace(cfg, detector=dataclasses.replace(cfg.detector, score_threshold=low))
 
 
 def check_frame(frame: np.ndarray) -> None:

@@ -6,6 +6,7 @@ convert other encodings at their edge.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,6 +47,16 @@ class Detection:
     score: float
     # Optional instance mask (box-sized, bool) from a segmenting detector.
     mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # Why it is replaced: detected (score >= threshold), confirmed (a low-score box a track
+    # confirms), coasted (live: predicted where a track lost its detection), filled (offline:
+    # between two detections of a track), extended (offline: before/after a track's ends).
+    source: str = "detected"
+    track_id: int | None = None
+    # Per-stream salt: with per-track latents, (stream, track_id) picks the latent.
+    stream: int = 0
+
+    def with_box(self, box: Box, **changes) -> Detection:
+        return dataclasses.replace(self, box=box, mask=None, **changes)
 
 
 @dataclass(frozen=True)
@@ -92,11 +103,22 @@ class Instance:
     mask_area: int  # pixels actually replaced in the output frame
     # Box-sized bool mask of the replaced pixels (the whole box for the baselines).
     mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+    source: str = "detected"  # see Detection.source
+    track_id: int | None = None
+
+    @classmethod
+    def of(cls, d: Detection, box: Box, mask_area: int, mask: np.ndarray | None) -> Instance:
+        return cls(d.category, box, d.score, mask_area, mask, d.source, d.track_id)
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "category": self.category,
             "box": self.box.as_list(),
             "score": round(float(self.score), 4),
             "mask_area": int(self.mask_area),
         }
+        if self.source != "detected":
+            out["source"] = self.source
+        if self.track_id is not None:
+            out["track"] = self.track_id
+        return out

@@ -74,20 +74,64 @@ def real_frames(bus, vtest_frames, camvid_frames) -> list[np.ndarray]:
     return [bus, *vtest_frames, *camvid_frames]
 
 
+# ROS domain ids the tests may take: not 0 (everyone's default) nor the low ones people pick by
+# hand (42 in the README); not above 101, where a domain's DDS ports (7400 + 250 * id + ...)
+# reach Linux's ephemeral range (32768-) and any socket on the machine may hold them.
+ROS_TEST_DOMAINS = list(range(50, 102))
+
+
+def _lock_ros_domain():
+    """A ROS domain id no other test session on this machine holds: an exclusive flock on
+    /tmp/inspire_ros_domain_<id>.lock, kept until the returned file is closed (or the process
+    dies: the kernel releases it, so a crashed session leaves nothing stale)."""
+    import fcntl
+    import os
+    import random
+    import tempfile
+
+    candidates = list(ROS_TEST_DOMAINS)
+    random.Random().shuffle(candidates)  # spread over ids: fewer clashes with sessions that do not lock
+    for domain in candidates:
+        path = os.path.join(tempfile.gettempdir(), f"inspire_ros_domain_{domain}.lock")
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:  # another user's lock file: taken
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return domain, os.fdopen(fd, "w")
+    raise RuntimeError(
+        f"every ROS test domain ({ROS_TEST_DOMAINS[0]}-{ROS_TEST_DOMAINS[-1]}) is held by another session: "
+        "set ROS_DOMAIN_ID to choose one"
+    )
+
+
 @pytest.fixture(scope="session")
 def ros_client():
     """An rclpy node in the test process (test/ros). The session gets its own ROS domain, so
-    parallel runs and benchmarks on the machine do not see each other; node processes started
-    by the tests inherit it."""
+    parallel runs and benchmarks on the machine do not see each other (ROS_DOMAIN_ID from the
+    environment is kept); node processes started by the tests inherit it."""
     import os
-    import random
 
-    os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random().randint(100, 200)))
+    lock = None
+    if not os.environ.get("ROS_DOMAIN_ID"):
+        domain, lock = _lock_ros_domain()
+        os.environ["ROS_DOMAIN_ID"] = str(domain)
     # Not ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST: with LARGE_DATA it matches endpoints but
     # delivers no data (Fast DDS from the kilted wheels).
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
     from inspire_ros.ros.harness import Client
 
-    client = Client("inspire_test_client")
-    yield client
-    client.close()
+    try:
+        client = Client("inspire_test_client")
+        yield client
+        client.close()
+    finally:
+        if lock is not None:
+            os.environ.pop("ROS_DOMAIN_ID", None)
+            lock.close()

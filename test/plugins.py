@@ -44,3 +44,31 @@ class FlakyGenerator:
         if self.calls % self.fail_every == 0:
             raise RuntimeError("injected generator failure")
         return np.full((*masks.shape, 3), 200, np.uint8)
+
+
+class BlindSpotDetector:
+    """The real YOLOX detector, made to miss whatever it finds around `region` in the frames
+    `blind_frames` (0-based call count): a person the detector loses for a few frames."""
+
+    def __init__(self, cfg):
+        from inspire_ros.detect.yolox import YoloxDetector
+
+        self.inner = YoloxDetector(cfg)
+        self.provider = self.inner.provider
+        self.blind = set(cfg.detector.params.get("blind_frames", []))
+        self.region = cfg.detector.params.get("region", [0, 0, 0, 0])
+        self.calls = 0
+        self.hidden = 0  # detections withheld so far (a test can check the blind spot was hit)
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        found = self.inner.detect(frame)
+        blind = self.calls in self.blind
+        self.calls += 1
+        if not blind:
+            return found
+        x0, y0, x1, y1 = self.region
+        kept = [
+            d for d in found if not (x0 <= (d.box.x0 + d.box.x1) / 2 < x1 and y0 <= (d.box.y0 + d.box.y1) / 2 < y1)
+        ]
+        self.hidden += len(found) - len(kept)
+        return kept

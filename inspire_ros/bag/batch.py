@@ -80,7 +80,7 @@ def run_job(job: BatchJob, settings: BatchSettings) -> BatchResult:
 
     started = time.perf_counter()
     try:
-        anonymizer = Anonymizer.from_config(settings.config, **dict(settings.overrides))
+        anonymizer = Anonymizer.from_config(settings.config, preset="thorough", **dict(settings.overrides))
         # An output without its report is a bag whose run was cut short after the commit (or a
         # --force redo): plan_jobs already refused every other existing output.
         # --resume continues a bag whose run was cut short and left its journal; other bags start afresh.

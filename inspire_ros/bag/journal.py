@@ -32,6 +32,7 @@ except ImportError:  # not POSIX: no protection against two runs on one output
     fcntl = None  # type: ignore[assignment]
 
 JOURNAL_NAME = "journal.sqlite3"
+DETECTIONS_NAME = "detections.json"
 COMMIT_EVERY_S = 0.25  # at most this much anonymization work is lost to a crash
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -242,6 +243,7 @@ class WorkDir:
     def __init__(self, final: Path, resume: bool):
         self.final, self.path = final, work_dir(final)
         self.journal = self.path / JOURNAL_NAME
+        self.detections = self.path / DETECTIONS_NAME  # look-ahead pass 1, reused by --resume
         self.build = self.path / "build"
         self.leftover: str | None = None
         if resume and not self.journal.is_file():
@@ -267,7 +269,7 @@ class WorkDir:
                 "starting over (pass --resume to continue such a run instead)"
             )
         for p in self.path.iterdir():
-            if p.name == "lock" or (resume and p.name.startswith(JOURNAL_NAME)):
+            if p.name == "lock" or (resume and (p.name.startswith(JOURNAL_NAME) or p.name == DETECTIONS_NAME)):
                 continue
             shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
 

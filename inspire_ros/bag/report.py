@@ -31,6 +31,7 @@ class TopicStats:
     instances: Counter = field(default_factory=Counter)  # category -> count
     encodings: Counter = field(default_factory=Counter)  # Image.encoding / CompressedImage.format -> frames
     failures: Counter = field(default_factory=Counter)  # reason -> frames
+    coverage: dict | None = None  # the topic's privacy receipt (track.receipt.Receipt.to_dict())
 
     @property
     def frames_anonymized(self) -> int:
@@ -60,6 +61,8 @@ class TopicStats:
                 "encodings": dict(self.encodings),
                 "failures": dict(self.failures),
             }
+            if self.coverage is not None:
+                out["coverage"] = self.coverage
         return out
 
 
@@ -92,6 +95,8 @@ class SanitizeReport:
     method: str
     seed: int | None
     tool: str
+    preset: str | None = None
+    protection_reduced: list[str] = field(default_factory=list)
     topics: dict[str, TopicStats] = field(default_factory=dict)
     frames: list[FrameRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -125,6 +130,8 @@ class SanitizeReport:
             "input_format": self.input_format,
             "output_format": self.output_format,
             "method": self.method,
+            "preset": self.preset,
+            "protection_reduced": self.protection_reduced,
             "seed": self.seed,
             "summary": {
                 "messages": messages,

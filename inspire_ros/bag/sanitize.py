@@ -12,6 +12,7 @@ same whether or not the run was interrupted before it.
 
 from __future__ import annotations
 
+import json
 import time
 import zlib
 from collections import Counter
@@ -24,8 +25,10 @@ from rosbags.interfaces import Connection
 from tqdm import tqdm
 
 from .. import __version__
+from .. import config as config_mod
 from ..config import to_dict
 from ..pipeline import Anonymizer
+from ..sequence import Detected, Stream, stream_salt
 from .definitions import check_type, default_typestore, image_typestore, is_image
 from .errors import BagError
 from .images import ANONYMIZED, DROPPED, UNCHANGED, FrameOutcome, ImageCodec, ImageTopic
@@ -136,6 +139,8 @@ def sanitize(
             method=anonymizer.cfg.method,
             seed=anonymizer.cfg.seed,
             tool=f"inspire_ros {__version__}",
+            preset=anonymizer.cfg.preset,
+            protection_reduced=config_mod.reductions(anonymizer.cfg),
             notes=notes,
         )
         for c in source.connections:
@@ -165,8 +170,14 @@ def sanitize(
             journal = Journal(work.journal, fingerprint, options.resume)
             if options.resume:
                 report.resumed_from = str(work.journal)
+            sequences = _sequences(source, handlers, anonymizer, work, options, frames_total, dst.name)
+            for c in source.connections:
+                if connection_key(c) in handlers:
+                    handlers[connection_key(c)].stream.sequence = sequences[c.topic]
             sink = BagSink(out_format, dst, source.custom_data, folder=work.build)
             _copy(source, sink, handlers, journal, report, frames_total, options.progress, dst.name)
+            for topic, seq in sequences.items():
+                report.topics[topic].coverage = seq.receipt.to_dict()
             sink.commit()
         except BaseException as e:
             if sink is not None:
@@ -188,6 +199,53 @@ def sanitize(
         work.finish(keep_journal=False)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _sequences(
+    source: BagSource,
+    handlers: dict,
+    anonymizer: Anonymizer,
+    work: WorkDir,
+    options: SanitizeOptions,
+    frames_total: int,
+    name: str,
+) -> dict[str, Stream]:
+    """Each anonymized topic as a sequence: with look-ahead, pass 1 detects every frame first
+    (kept in the work folder, so --resume reuses it and plans exactly as the interrupted run)."""
+    cfg = anonymizer.cfg
+    topics = sorted({key[0] for key in handlers})
+    salts = {t: stream_salt(cfg.seed, t) for t in topics}
+    if not cfg.lookahead.enabled:
+        if options.resume and cfg.tracking.enabled:
+            raise BagError(
+                "--resume with tracking but without look-ahead cannot rebuild the tracker of the frames already "
+                "done: run again without --resume, or enable lookahead (the thorough preset)"
+            )
+        return {t: Stream(anonymizer, None, salts[t]) for t in topics}
+    detected: dict[str, Detected] | None = None
+    if options.resume and work.detections.is_file():
+        try:
+            data = json.loads(work.detections.read_text())
+            detected = {t: Detected.from_json(data[t]) for t in topics}
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            detected = None  # unreadable (killed while writing it): detect again
+    if detected is None:
+        detected = {t: Detected() for t in topics}
+        bar = tqdm(total=frames_total or None, unit="frame", desc=f"{name} (detect)", disable=not options.progress)
+        try:
+            for conn, _, data in source.messages():
+                handler = handlers.get(connection_key(conn))
+                if handler is None:
+                    continue
+                frame, error = handler.frame(data)
+                detected[conn.topic].add(frame, anonymizer, error)
+                bar.update()
+        finally:
+            bar.close()
+        tmp = work.detections.with_suffix(".tmp")
+        tmp.write_text(json.dumps({t: d.to_json() for t, d in detected.items()}))
+        tmp.replace(work.detections)
+    return {t: Stream(anonymizer, detected[t], salts[t]) for t in topics}
 
 
 def _copy(
@@ -225,7 +283,7 @@ def _copy(
                 handler.restore(entry.size)
                 stats.frames_from_journal += 1
             else:
-                outcome = handler.process(data, frame_rng(seed, conn.topic, i) if seed is not None else None)
+                outcome = handler.process(data, frame_rng(seed, conn.topic, i) if seed is not None else None, index=i)
                 entry = _journal_entry(outcome, handler.last_size)
                 journal.put(conn.topic, i, entry)
             stats.encodings[entry.encoding] += 1

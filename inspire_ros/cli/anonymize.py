@@ -16,6 +16,7 @@ from .. import config as config_mod
 from ..io import media
 from ..paths import default_config_path
 from ..pipeline import Anonymizer
+from ..sequence import Stream, detect_all, stream_salt
 from .main import EXIT_FRAMES_FAILED, EXIT_OK
 
 
@@ -35,7 +36,8 @@ def run(args) -> int:
         raise media.MediaError("input and output are the same path")
 
     cfg_path = Path(args.config) if args.config else default_config_path()
-    cfg = config_mod.load(cfg_path)
+    # Offline: the thorough preset (tiles, tracker, look-ahead) unless the config names another.
+    cfg = config_mod.load(cfg_path, preset="thorough")
     overrides = {k: v for k, v in (("method", args.method), ("seed", args.seed)) if v is not None}
     cfg = cfg.replace(**overrides) if overrides else cfg
     # Open (and so validate) the input before the models load: a bad file fails fast.
@@ -51,13 +53,15 @@ def run(args) -> int:
         "output": str(dst),
         "config": str(cfg_path),
         "method": cfg.method,
+        "preset": cfg.preset,
         "seed": cfg.seed,
+        "protection_reduced": config_mod.reductions(cfg),
         "detector": {"model": cfg.detector.model, "provider": anonymizer.detector.provider},
         "frames": [],
     }
     started = time.perf_counter()
     if kind == "video":
-        _video(anonymizer, reader, dst, audit, args)
+        _video(anonymizer, reader, src, dst, audit, args)
     else:
         _images(anonymizer, files, dst, kind, audit, args)
     frames = audit["frames"]
@@ -95,19 +99,27 @@ def _record(audit: dict, index: int, name: str | None, instances, error: str | N
     audit["frames"].append(entry)
 
 
-def _video(anonymizer: Anonymizer, reader: media.VideoReader, dst: Path, audit: dict, args) -> None:
+def _video(anonymizer: Anonymizer, reader: media.VideoReader, src: Path, dst: Path, audit: dict, args) -> None:
     info = reader.info
     audit["video"] = {"fps": info.fps, "width": info.width, "height": info.height}
     total = min(info.frames, args.max_frames) if args.max_frames else info.frames
     out = media.AtomicPath(dst)
     writer = None
     try:
+        detected = None
+        if anonymizer.cfg.lookahead.enabled:
+            # Pass 1: the detector over every frame, so that pass 2 knows where each track is
+            # before and after the frames the detector found it in.
+            bar = tqdm(total=total or None, unit="frame", desc=f"{dst.name} (detect)", disable=args.quiet)
+            detected = detect_all(anonymizer, _limited(reader, args.max_frames), bar.update)
+            bar.close()
+            reader.close()
+            reader = media.VideoReader(src)
+        stream = Stream(anonymizer, detected, stream_salt(anonymizer.cfg.seed, str(src)))
         writer = media.VideoWriter(out.tmp, info)
         bar = tqdm(total=total or None, unit="frame", desc=dst.name, disable=args.quiet)
-        for i, frame in enumerate(reader):
-            if args.max_frames and i >= args.max_frames:
-                break
-            result, instances, error = anonymizer.anonymize_or_blank(frame)
+        for i, frame in enumerate(_limited(reader, args.max_frames)):
+            result, instances, error = stream.anonymize(frame, i)
             # A video keeps its timing: a failed frame is always blanked, never dropped.
             writer.write(result if result is not None else np.zeros_like(frame))
             _record(audit, i, None, instances, error, "blank")
@@ -115,6 +127,7 @@ def _video(anonymizer: Anonymizer, reader: media.VideoReader, dst: Path, audit: 
         bar.close()
         writer.close()
         writer = None
+        audit["coverage"] = stream.receipt.to_dict()
         out.commit()
     finally:
         if writer is not None:
@@ -123,12 +136,20 @@ def _video(anonymizer: Anonymizer, reader: media.VideoReader, dst: Path, audit: 
         out.discard()
 
 
+def _limited(reader: media.VideoReader, max_frames: int | None):
+    for i, frame in enumerate(reader):
+        if max_frames and i >= max_frames:
+            return
+        yield frame
+
+
 def _images(anonymizer: Anonymizer, files: list[Path], dst: Path, kind: str, audit: dict, args) -> None:
     out = media.AtomicPath(dst, directory=(kind == "folder"))
     try:
         bar = tqdm(files, unit="image", desc=dst.name, disable=args.quiet or kind == "image")
         for i, path in enumerate(bar):
             frame = media.read_image(path)
+            # Images are independent (a folder is not assumed to be a sequence): frame by frame.
             result, instances, error = anonymizer.anonymize_or_blank(frame)
             target = out.tmp / path.name if kind == "folder" else out.tmp
             if result is not None:

@@ -43,7 +43,7 @@ def _sanitize(args) -> int:
     report_path = Path(args.report) if args.report else None
     if report_path and report_path.exists() and not args.force:
         raise FileExistsError(f"report {report_path} exists; pass --force to overwrite it")
-    cfg = config_mod.load(Path(args.config) if args.config else default_config_path())
+    cfg = config_mod.load(Path(args.config) if args.config else default_config_path(), preset="thorough")
     overrides = _overrides(args)
     cfg = cfg.replace(**overrides) if overrides else cfg
     options = SanitizeOptions(
@@ -78,7 +78,7 @@ def _sanitize_many(args) -> int:
     config = Path(args.config) if args.config else None
     overrides = _overrides(args)
     # Load and apply once here, so a bad config or override fails before any job starts.
-    config_mod.load(config or default_config_path()).replace(**overrides)
+    config_mod.load(config or default_config_path(), preset="thorough").replace(**overrides)
     inputs = [Path(p) for p in args.inputs]
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:

@@ -147,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--force", action="store_true", help="replace an existing output folder")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    from .coverage import add_parser as add_coverage
+
+    add_coverage(sub)
     return p
 
 
@@ -190,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             return run(args)
         if args.command == "eval":
             from .eval import run
+
+            return run(args)
+        if args.command == "coverage":
+            from .coverage import run
 
             return run(args)
     except (ConfigError, ModelError, MediaError, FileExistsError) as e:

@@ -41,13 +41,22 @@ def to_detections(
 
 
 def build_detector(cfg: Config) -> Detector:
+    """The configured backend, wrapped in sliced inference when `detector.tiles` is enabled."""
     backend = cfg.detector.backend
     if backend == "yolox":
         from .yolox import YoloxDetector
 
-        return YoloxDetector(cfg)
-    if backend == "ultralytics":
+        detector = YoloxDetector(cfg)
+    elif backend == "ultralytics":
         from .ultralytics import UltralyticsDetector
 
-        return UltralyticsDetector(cfg)
-    return load_plugin(backend, "detector.backend", Detector)(cfg)
+        detector = UltralyticsDetector(cfg)
+    else:
+        detector = load_plugin(backend, "detector.backend", Detector)(cfg)
+    if cfg.detector.tiles.enabled:
+        from .sliced import SlicedDetector
+
+        # A fixed-input model sees frames up to its own size natively; a fitting one up to input_size.
+        full = getattr(detector, "size", cfg.detector.input_size) if getattr(detector, "fit_frame", False) else 0
+        detector = SlicedDetector(detector, cfg.detector.tiles, cfg.detector.nms_threshold, full)
+    return detector

@@ -2,6 +2,9 @@
 
 Model contract (see models/manifest.yaml): input ``images`` 1x3xHxW float32 BGR 0-255,
 letterboxed at the top-left with 114; output [1, N, 85] with sigmoided obj/class scores.
+A model with a fixed input runs at that size; one with a symbolic H/W runs at `input_size`
+(square), or with `fit_frame` at the frame's own aspect ratio and size (multiples of 32, the
+longest side at most `input_size`): a 768x576 frame is not squeezed into a 416 square.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import numpy as np
 
 from .. import model_store
 from ..coco import CLASS_ID, COCO_CLASSES
-from ..config import Config
+from ..config import Config, ConfigError
 from ..onnx_session import active_provider, create_session
 from ..types import Detection
 from .base import finalize_boxes, to_detections
@@ -29,6 +32,10 @@ def make_grids(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(np.float32)
 
 
+def _ceil32(x: float) -> int:
+    return max(32, int(np.ceil(x / 32.0)) * 32)
+
+
 class YoloxDetector:
     def __init__(self, cfg: Config):
         dc = cfg.detector
@@ -38,31 +45,50 @@ class YoloxDetector:
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         fixed = [d for d in inp.shape[2:] if isinstance(d, int)]
-        self.size = fixed[0] if len(fixed) == 2 else dc.input_size
+        self.dynamic = len(fixed) != 2
+        self.size = dc.input_size if self.dynamic else fixed[0]
         if self.size % 32:
-            raise ValueError(f"detector input size {self.size} must be a multiple of 32")
+            raise ConfigError(f"config key 'detector.input_size': must be a multiple of 32, got {self.size}")
+        self.fit_frame = dc.fit_frame and self.dynamic
         self.score_threshold = dc.score_threshold
         self.nms_threshold = dc.nms_threshold
         self.class_ids = np.array(sorted(CLASS_ID[c] for c in cfg.categories))
         self.names = {i: COCO_CLASSES[i] for i in self.class_ids}
-        self.grids, self.strides = make_grids(self.size, self.size)
-        self._blob = np.full((1, 3, self.size, self.size), 114.0, np.float32)
+        # Per input shape (a live camera has one; tiles and full frames two or three).
+        self._grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._blobs: dict[tuple[int, int], np.ndarray] = {}
 
-    def preprocess(self, frame: np.ndarray) -> float:
+    def input_shape(self, height: int, width: int) -> tuple[int, int]:
+        """(H, W) of the network input for a frame of this size."""
+        if not self.fit_frame:
+            return self.size, self.size
+        r = min(1.0, self.size / max(height, width))
+        return min(_ceil32(height * r), self.size), min(_ceil32(width * r), self.size)
+
+    def preprocess(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
         h, w = frame.shape[:2]
-        r = min(self.size / h, self.size / w)
-        nh, nw = int(h * r), int(w * r)
-        resized = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
-        self._blob.fill(114.0)
-        self._blob[0, :, :nh, :nw] = resized.transpose(2, 0, 1)
-        return r
+        ih, iw = self.input_shape(h, w)
+        blob = self._blobs.get((ih, iw))
+        if blob is None:
+            blob = self._blobs[(ih, iw)] = np.empty((1, 3, ih, iw), np.float32)
+        r = min(ih / h, iw / w)
+        nh, nw = min(ih, max(1, int(h * r))), min(iw, max(1, int(w * r)))
+        resized = frame if (nh, nw) == (h, w) else cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        blob.fill(114.0)
+        blob[0, :, :nh, :nw] = resized.transpose(2, 0, 1)
+        return blob, r
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
-        r = self.preprocess(frame)
-        (out,) = self.session.run(None, {self.input_name: self._blob})
-        return self.postprocess(out[0], r, frame.shape[1], frame.shape[0])
+        blob, r = self.preprocess(frame)
+        (out,) = self.session.run(None, {self.input_name: blob})
+        shape = blob.shape[2:]
+        if shape not in self._grids:
+            self._grids[shape] = make_grids(*shape)
+        return self.postprocess(out[0], r, frame.shape[1], frame.shape[0], *self._grids[shape])
 
-    def postprocess(self, pred: np.ndarray, r: float, width: int, height: int) -> list[Detection]:
+    def postprocess(
+        self, pred: np.ndarray, r: float, width: int, height: int, grids: np.ndarray, strides: np.ndarray
+    ) -> list[Detection]:
         # Only protected classes matter: score them first, decode geometry only for survivors.
         scores_all = pred[:, 4:5] * pred[:, 5 + self.class_ids]
         best = scores_all.argmax(1)
@@ -70,7 +96,7 @@ class YoloxDetector:
         keep = scores >= self.score_threshold
         if not keep.any():
             return []
-        p, g, s = pred[keep], self.grids[keep], self.strides[keep]
+        p, g, s = pred[keep], grids[keep], strides[keep]
         xy = (p[:, :2] + g) * s
         wh = np.exp(p[:, 2:4]) * s
         xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], 1) / r

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..pipeline import Anonymizer
 from ..types import Instance
 from . import encodings
+
+if TYPE_CHECKING:
+    from ..sequence import Stream
 
 UNCHANGED, ANONYMIZED, BLANKED, DROPPED = "unchanged", "anonymized", "blanked", "dropped"
 
@@ -73,25 +76,46 @@ class ImageStream:
     cannot be decoded.
     """
 
-    def __init__(self, anonymizer: Anonymizer, compressed: bool, with_data: WithData, jpeg_quality: int = 90):
+    def __init__(
+        self,
+        anonymizer: Anonymizer,
+        compressed: bool,
+        with_data: WithData,
+        jpeg_quality: int = 90,
+        sequence: Stream | None = None,
+    ):
         self.anonymizer = anonymizer
         self.compressed = compressed
         self.with_data = with_data
         self.jpeg_quality = jpeg_quality
+        # The topic as a sequence (tracker or look-ahead plan); None: frame by frame.
+        self.sequence = sequence
         self.last_size: tuple[int, int] | None = None
+        self.index = 0  # messages seen (the frame index a look-ahead plan is keyed by)
 
     def process(
-        self, msg, rng: np.random.Generator | None = None, timings: dict[str, float] | None = None
+        self,
+        msg,
+        rng: np.random.Generator | None = None,
+        timings: dict[str, float] | None = None,
+        index: int | None = None,
     ) -> Anonymized:
-        """`rng`: the random stream for this frame (None: the anonymizer's own)."""
+        """`rng`: the random stream for this frame (None: the anonymizer's own). `index`: the
+        message's position in its topic (default: counted here)."""
         anonymizer = self.anonymizer  # one reference per frame: it may be swapped while we run
+        sequence = self.sequence
+        index = self.index if index is None else index
+        self.index = index + 1
         label = label_of(msg, self.compressed)
         try:
             frame = decode(msg, self.compressed)
             self.last_size = frame.shape[:2]
         except Exception as e:  # noqa: BLE001 - fail closed
             return self._fail(msg, label, f"cannot decode: {why(e)}", anonymizer)
-        out, instances, error = anonymizer.anonymize_or_blank(frame, timings, rng=rng)
+        if sequence is not None:
+            out, instances, error = sequence.anonymize(frame, index, rng, stamp_ns(msg), timings)
+        else:
+            out, instances, error = anonymizer.anonymize_or_blank(frame, timings, rng=rng)
         if error is not None:
             return self._fail(msg, label, f"cannot anonymize: {error}", anonymizer)
         if not instances and np.array_equal(out, frame):
@@ -124,6 +148,14 @@ class ImageStream:
         except Exception as e:  # noqa: BLE001 - not even a blank: drop rather than leak
             return Anonymized(None, DROPPED, label, error=f"{error}; cannot write a blank frame: {why(e)}")
         return Anonymized(blank, BLANKED, label, error=error)
+
+
+def stamp_ns(msg) -> int | None:
+    """header.stamp in nanoseconds (rclpy and rosbags messages alike); None without one."""
+    try:
+        return int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
+    except AttributeError:
+        return None
 
 
 def why(e: Exception) -> str:

@@ -97,14 +97,47 @@ class NodeProcess:
         return 0.0
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 20.0) -> int:
-        if self.proc.poll() is None:
+        """Send `sig` and wait up to `timeout` s: the node's exit code (0 for a clean shutdown),
+        or its code already when it had exited before. A node still running after `timeout` is
+        killed, so no process is left behind, and NodeDidNotExit says so with the log's tail
+        (rather than a bare -9 for the caller to puzzle over)."""
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        try:
             self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            raise NodeDidNotExit(
+                f"node {self.name!r} (pid {self.proc.pid}) did not exit within {timeout:g} s after "
+                f"{_signal_name(sig)} and was killed with SIGKILL; {self.log_file}, last lines:\n"
+                f"{self.log_tail()}"
+            ) from None
+        except BaseException:  # interrupted while waiting: leave no orphan behind
+            self._kill()
+            raise
+
+    def _kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log().splitlines()[-lines:])
+        except OSError as e:
+            return f"(log unreadable: {e})"
+
+
+class NodeDidNotExit(AssertionError):
+    """NodeProcess.stop(): the node ignored the signal until the timeout and was killed."""
+
+
+def _signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
 
 
 class Received:

@@ -42,6 +42,7 @@ from ..config import ConfigError
 from ..io.image_msgs import ANONYMIZED, BLANKED, DROPPED, UNCHANGED, ImageStream, why
 from ..paths import default_config_path
 from ..pipeline import Anonymizer
+from ..sequence import Stream
 from . import params as P
 from . import topics
 from .mailbox import Mailbox
@@ -75,7 +76,8 @@ class AnonymizerNode(LifecycleNode):
         self._declare(P.BY_NAME["config_file"], None)
         path = self.get_parameter("config_file").value or str(default_config_path())
         # Validated once here: a bad key stops the process before any topic is touched.
-        self.file_cfg = config_mod.load(path)
+        # A node is live: the live preset unless the config file names another.
+        self.file_cfg = config_mod.load(path, preset="live")
         self.config_path = path
         for spec in P.PARAMS[1:]:
             self._declare(spec, self.file_cfg)
@@ -145,6 +147,7 @@ class AnonymizerNode(LifecycleNode):
             for cam in self.cameras:
                 if cam.stream is not None:
                     cam.stream.anonymizer = anonymizer
+                    cam.stream.sequence = cam.stream.sequence.rebind(anonymizer)
         if "jpeg_quality" in values:
             for cam in self.cameras:
                 if cam.stream is not None:
@@ -255,7 +258,11 @@ class AnonymizerNode(LifecycleNode):
         compressed = kind == topics.COMPRESSED
         cam.kind = kind
         cam.stream = ImageStream(
-            self.anonymizer, compressed, _with_compressed if compressed else _with_raw, int(self.param("jpeg_quality"))
+            self.anonymizer,
+            compressed,
+            _with_compressed if compressed else _with_raw,
+            int(self.param("jpeg_quality")),
+            sequence=Stream(self.anonymizer),  # one tracker per camera
         )
         out_qos = self._qos(self.param("qos.output_reliability"))
         cam.pub = self.create_publisher(CompressedImage if compressed else Image, cam.topics.output, out_qos)
@@ -349,6 +356,9 @@ class AnonymizerNode(LifecycleNode):
         cfg = anonymizer.cfg if anonymizer is not None else None
         node.values = _kv(
             method=cfg.method if cfg else "",
+            preset=(cfg.preset or "") if cfg else "",
+            tracking="on" if cfg and cfg.tracking.enabled else "off",
+            protection_reduced="; ".join(config_mod.reductions(cfg)) if cfg else "",
             categories=",".join(cfg.categories) if cfg else "",
             detector_model=cfg.detector.model if cfg else "",
             extractor=f"{cfg.extractor.type} {cfg.extractor.model or ''}".strip() if cfg else "",
@@ -381,6 +391,7 @@ class AnonymizerNode(LifecycleNode):
                 blanked=cam.stats.blanked,
                 dropped_on_error=cam.stats.dropped_on_error,
                 instances=cam.stats.instances,
+                **_coverage(cam),
                 rate_in_hz=f"{window['rate_in_hz']:.2f}",
                 rate_out_hz=f"{window['rate_out_hz']:.2f}",
                 **{k: f"{v:.1f}" for k, v in cam.stats.latency().items()},
@@ -409,6 +420,24 @@ def instance_array(header, method: str, result):
             )
         )
     return out
+
+
+def _coverage(cam: Camera) -> dict[str, int]:
+    """The camera's tracker receipt: instances replaced because a track said so."""
+    seq = cam.stream.sequence if cam.stream is not None else None
+    if seq is None:
+        return {}
+    r = seq.receipt.to_dict()
+    by_source = {}
+    for per_source in r["instances"].values():
+        for src, n in per_source.items():
+            by_source[src] = by_source.get(src, 0) + n
+    return {
+        "tracks": r["tracks"],
+        "instances_confirmed": by_source.get("confirmed", 0),
+        "instances_coasted": by_source.get("coasted", 0),
+        "tracker_resets": sum(r["tracker_resets"].values()),
+    }
 
 
 def _kv(**values) -> list[KeyValue]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from camera_bags import IMAGE_TOPIC, BagSpec, write_camera_bag
 
+from inspire_ros import config as config_mod
 from inspire_ros.bag.batch import BatchSettings, plan_jobs, sanitize_many
 from inspire_ros.bag.errors import BagError
 from inspire_ros.bag.journal import WorkDir, count_frames, journal_path, work_dir
@@ -22,6 +23,7 @@ from inspire_ros.bag.sanitize import SanitizeOptions, sanitize
 from inspire_ros.bag.source import BagSource
 from inspire_ros.bag.verify import verify
 from inspire_ros.cli.main import main
+from inspire_ros.paths import default_config_path
 from inspire_ros.pipeline import Anonymizer
 
 from conftest import read_video_frames
@@ -140,6 +142,20 @@ class StopAfter:
         return self.inner.detect(frame) if self.inner else []
 
 
+class StopAfterFrames(Anonymizer):
+    """Ctrl-C while anonymizing frame `n` (the detection pass of look-ahead is not counted)."""
+
+    def __init__(self, cfg, n: int):
+        super().__init__(cfg)
+        self.n, self.frames = n, 0
+
+    def anonymize(self, frame, *args, **kwargs):
+        self.frames += 1
+        if self.frames == self.n:
+            raise KeyboardInterrupt
+        return super().anonymize(frame, *args, **kwargs)
+
+
 def interrupted(src: Path, dst: Path, default_cfg, n: int, real: Anonymizer | None = None) -> None:
     detector = StopAfter(n, real.detector if real else None)
     anonymizer = Anonymizer(default_cfg.replace(seed=1), detector, getattr(real, "extractors", None),
@@ -192,7 +208,13 @@ def test_a_live_run_is_not_disturbed(tmp_path):
 
 def test_sanitize_many_resume_continues_an_interrupted_bag(small_bag, tmp_path, default_cfg):
     out_dir = tmp_path / "many"
-    interrupted(small_bag, out_dir / small_bag.name, default_cfg, n=4)
+    # sanitize-many runs the offline default, the thorough preset: the interrupted run did too.
+    thorough = config_mod.load(default_config_path(), preset="thorough").replace(seed=1)
+    notes = []
+    with pytest.raises(KeyboardInterrupt):  # in pass 2, after the look-ahead's detection pass
+        sanitize(small_bag, out_dir / small_bag.name, StopAfterFrames(thorough, 4), QUIET, notify=notes.append)
+    assert "continue with --resume" in notes[-1]
+    assert (work_dir(out_dir / small_bag.name) / "detections.json").is_file()  # pass 1 is kept too
     # The batch runs the real detector: frames from the journal (no detections) must still be used.
     settings = BatchSettings(None, (("seed", 1),), dataclasses.replace(SanitizeOptions(), resume=True))
     (result,) = sanitize_many(plan_jobs([small_bag], out_dir, False, True), settings, workers=1, resume=True)

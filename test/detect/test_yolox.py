@@ -33,7 +33,7 @@ def test_bus_people_found_and_only_protected_categories(default_cfg, bus):
 
 
 def test_categories_are_configurable(default_cfg, bus):
-    cfg = default_cfg.replace(categories={"bus": {}})
+    cfg = default_cfg.replace(categories={"bus": {}}, allow_reduced_protection=True)  # no person: opt-out
     dets = YoloxDetector(cfg).detect(bus)
     assert [d.category for d in dets] == ["bus"]
     assert dets[0].box.width > 600

@@ -189,9 +189,10 @@ def test_parameters_change_live_and_bad_values_are_rejected(ros_client, io, fram
         got = _exchange(ros_client, pubs[RAW], subs[RAW], [msg])[stamp]
         return np.frombuffer(got.data, np.uint8).reshape(frame.shape)
 
-    assert ros_client.set_parameters(NODE, {"detector.score_threshold": 0.999}) == [(True, "")]
-    assert np.array_equal(roundtrip(6_000_000_001), frame)  # nothing detected: frame unchanged
-    assert ros_client.set_parameters(NODE, {"detector.score_threshold": 0.3, "method": "fill"}) == [(True, "")] * 2
+    # A threshold that would let most people through needs the config's explicit opt-out.
+    ok, reason = ros_client.set_parameters(NODE, {"detector.score_threshold": 0.999})[0]
+    assert not ok and "allow_reduced_protection" in reason
+    assert ros_client.set_parameters(NODE, {"detector.score_threshold": 0.35, "method": "fill"}) == [(True, "")] * 2
     filled = roundtrip(6_000_000_002)
     assert (filled == 127).all(axis=2).sum() > 1000  # boxes filled with the config's grey
     assert ros_client.set_parameters(NODE, {"method": "inspire"}) == [(True, "")]
