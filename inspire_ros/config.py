@@ -36,7 +36,7 @@ MAX_SAFE_SCORE = 0.5
 PRESETS: dict[str, dict] = {
     "none": {},
     "live": {
-        "detector": {"model": "yolox_nano_dynamic.onnx", "fit_frame": True, "input_size": 640},
+        "detector": {"model": "yolox_nano_dynamic.onnx", "fit_frame": True, "input_size": 640, "box_padding": 0.1},
         "tracking": {"enabled": True},
     },
     "thorough": {
@@ -44,6 +44,7 @@ PRESETS: dict[str, dict] = {
             "model": "yolox_nano_dynamic.onnx",
             "fit_frame": True,
             "input_size": 960,
+            "box_padding": 0.1,
             "tiles": {"enabled": True, "size": 640, "overlap": 0.2, "full_frame": True},
         },
         "tracking": {"enabled": True},
@@ -90,6 +91,9 @@ class DetectorConfig:
     # them (ByteTrack's second association); without tracking they are ignored.
     low_score_threshold: float = field(default=0.1, metadata=_range(0.0, 1.0))
     nms_threshold: float = field(default=0.45, metadata=_range(0.0, 1.0))
+    # Each box grows by this share of its width/height on every side: a nano detector's boxes
+    # are tight, and a hand or a foot outside the box stays original.
+    box_padding: float = field(default=0.0, metadata=_range(0.0, 1.0))
     tiles: TilesConfig = field(default_factory=TilesConfig)
     params: dict = field(default_factory=dict)  # extra keyword arguments for plugin backends
 

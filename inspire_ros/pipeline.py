@@ -24,7 +24,7 @@ from .extract import Extractor, build_extractor
 from .generate import Generator, build_generator
 from .patch import Replacement, paste
 from .track.guard import TemporalGuard
-from .types import CropBatch, Detection, Features, Instance
+from .types import Box, CropBatch, Detection, Features, Instance
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,12 @@ class Anonymizer:
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """The detector's candidates: every box down to the low score threshold."""
         check_frame(frame)
-        return self.detector.detect(frame)
+        found = self.detector.detect(frame)
+        pad = self.cfg.detector.box_padding
+        if not pad:
+            return found
+        h, w = frame.shape[:2]
+        return [d.with_box(padded(d.box, pad, w, h)) if d.mask is None else d for d in found]
 
     def confident(self, candidates: list[Detection]) -> list[Detection]:
         """Without a tracker only boxes at or above the score threshold are replaced."""
@@ -130,7 +135,7 @@ class Anonymizer:
         check_frame(frame)
         clock = _Clock(timings)
         if detections is None:
-            candidates = self.detector.detect(frame)
+            candidates = self.detect(frame)
             if guard is not None:
                 detections = guard.update(candidates, frame.shape[:2], stamp_ns)
             else:
@@ -202,6 +207,11 @@ class Anonymizer:
         log.error("frame not anonymized (%s); %s", error, self.cfg.on_error)
         blank = None if self.cfg.on_error == "drop" else np.zeros_like(frame)
         return blank, [], error
+
+
+def padded(box: Box, pad: float, width: int, height: int) -> Box:
+    dx, dy = int(round(box.width * pad)), int(round(box.height * pad))
+    return Box(max(0, box.x0 - dx), max(0, box.y0 - dy), min(width, box.x1 + dx), min(height, box.y1 + dy))
 
 
 def detector_config(cfg: Config) -> Config:

@@ -67,8 +67,6 @@ class BlindSpotDetector:
         if not blind:
             return found
         x0, y0, x1, y1 = self.region
-        kept = [
-            d for d in found if not (x0 <= (d.box.x0 + d.box.x1) / 2 < x1 and y0 <= (d.box.y0 + d.box.y1) / 2 < y1)
-        ]
+        kept = [d for d in found if not (x0 <= (d.box.x0 + d.box.x1) / 2 < x1 and y0 <= (d.box.y0 + d.box.y1) / 2 < y1)]
         self.hidden += len(found) - len(kept)
         return kept
