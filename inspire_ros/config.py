@@ -143,6 +143,9 @@ class ExtractorConfig:
     model: str | None = None  # for learned extractors: manifest name or a path
     sha256: str | None = None  # for models that are not in models/manifest.yaml
     edges: EdgeConfig = field(default_factory=EdgeConfig)
+    # Grow every mask by this many pixels of the crop (inside the box): a mask's edge is where
+    # a silhouette's last pixels (hair, mirrors, wheels) stay original.
+    mask_dilation: int = field(default=0, metadata=_range(0, 32))
     params: dict = field(default_factory=dict)
 
 

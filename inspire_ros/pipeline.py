@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from . import config as config_mod
@@ -162,6 +163,9 @@ class Anonymizer:
             batch = crop_batch(frame, category, dets, self.cfg.categories[category].crop_size)
             clock.lap("crop")
             features = self.extractors[category].extract(batch)
+            dilation = self.cfg.extractor_for(category).mask_dilation
+            if dilation:
+                features = dilate(features, batch, dilation)
             clock.lap("extract")
             images = self.synthesize(batch, features, rng)
             clock.lap("generate")
@@ -207,6 +211,13 @@ class Anonymizer:
         log.error("frame not anonymized (%s); %s", error, self.cfg.on_error)
         blank = None if self.cfg.on_error == "drop" else np.zeros_like(frame)
         return blank, [], error
+
+
+def dilate(features: Features, batch: CropBatch, pixels: int) -> Features:
+    """Masks grown by `pixels` (crop pixels), kept inside each crop's box content."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
+    masks = np.stack([cv2.dilate(m, kernel) for m in features.masks]) & batch.valid.astype(np.uint8)
+    return Features(masks, features.edges)
 
 
 def padded(box: Box, pad: float, width: int, height: int) -> Box:

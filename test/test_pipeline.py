@@ -127,3 +127,21 @@ def test_fail_closed_never_returns_the_original(default_cfg, vtest_frames):
     assert out.shape == frame.shape and not out.any() and instances == []
     drop = Anonymizer(cfg.replace(on_error="drop"))
     assert drop.anonymize_or_blank(frame)[0] is None
+
+
+def test_box_padding_and_mask_dilation_only_grow_what_is_replaced(default_cfg, vtest_frames):
+    frame = vtest_frames[1]
+    plain = Anonymizer(default_cfg.replace(seed=2))
+    grown = Anonymizer(default_cfg.replace(**{"seed": 2, "detector.box_padding": 0.1, "extractor.mask_dilation": 2}))
+    a, b = plain.detect(frame), grown.detect(frame)
+    assert len(a) == len(b) > 3
+    h, w = frame.shape[:2]
+    for d, p in zip(a, b, strict=True):
+        assert p.box.x0 <= d.box.x0 and p.box.y0 <= d.box.y0 and p.box.x1 >= d.box.x1 and p.box.y1 >= d.box.y1
+        assert 0 <= p.box.x0 and 0 <= p.box.y0 and p.box.x1 <= w and p.box.y1 <= h
+        assert p.box.area > d.box.area
+    out, instances = grown.anonymize(frame)
+    union = union_mask(frame, instances)
+    assert np.array_equal(out[~union], frame[~union])  # still: nothing outside the masks changes
+    covered = union_mask(frame, plain.anonymize(frame)[1]).sum()
+    assert union.sum() > 1.2 * covered

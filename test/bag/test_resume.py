@@ -114,6 +114,11 @@ def test_killed_run_resumes_to_the_same_bag(camera_bag, tmp_path):
     # Byte-identical to the uninterrupted run: every message, in order, with its log timestamp.
     assert messages(out) == messages(ref)
     assert report["frames"] == json.loads(ref_report.read_text())["frames"]
+    # With the offline default (thorough: tracker + look-ahead), planned from the kept detection pass.
+    coverage = {t["topic"]: t.get("coverage") for t in report["topics"] if t["role"] == "anonymize"}
+    ref_coverage = {t["topic"]: t.get("coverage") for t in json.loads(ref_report.read_text())["topics"]}
+    assert report["preset"] == "thorough" and all(c and c["tracks"] > 0 for c in coverage.values())
+    assert all(coverage[t] == ref_coverage[t] for t in coverage)
     verified = inspire("bag", "verify", str(camera_bag), str(out), "--report", str(report_path))
     assert verified.returncode == 0 and "verify PASSED" in verified.stdout, verified.stdout
 

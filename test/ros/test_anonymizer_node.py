@@ -177,6 +177,10 @@ def test_rate_is_sustained_and_diagnostics_account_for_every_frame(ros_client, i
     assert float(values["latency_ms_max"]) > 0
     node_status = status_values(diag.messages()[-1], ": anonymizer")
     assert node_status["method"] == "inspire" and node_status["provider"] == "CPUExecutionProvider"
+    # The node's own default is the live preset: a tracker per camera, its receipt in diagnostics.
+    assert node_status["preset"] == "live" and node_status["tracking"] == "on"
+    assert node_status["protection_reduced"] == ""
+    assert int(values["tracks"]) > 0 and int(values["tracker_resets"]) >= 0
 
 
 def test_parameters_change_live_and_bad_values_are_rejected(ros_client, io, frames):
