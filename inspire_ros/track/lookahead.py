@@ -28,11 +28,14 @@ def _grown(box: np.ndarray, grow: float) -> Box:
 
 
 def _velocity(boxes: list[tuple[int, np.ndarray]]) -> np.ndarray:
-    """Per-frame box motion (x0, y0, x1, y1) from up to 5 observations at one end."""
+    """Per-frame motion of the box centre from up to 5 observations at one end, as a shift of
+    (x0, y0, x1, y1). Only the centre moves: the size of a box found at low scores jitters, and
+    extrapolating that jitter over several frames would inflate the box without reason."""
     if len(boxes) < 2:
         return np.zeros(4)
     (fa, a), (fb, b) = boxes[0], boxes[-1]
-    return (b - a) / max(fb - fa, 1)
+    centre = ((b[:2] + b[2:]) - (a[:2] + a[2:])) / 2 / max(fb - fa, 1)
+    return np.r_[centre, centre]
 
 
 def plan(

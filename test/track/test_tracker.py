@@ -80,3 +80,17 @@ def test_lookahead_never_crosses_a_change_of_frame_size():
     out, _ = plan(frames, sizes, cfg)
     assert [d.source for d in out[8]] == ["filled"] and [d.source for d in out[9]] == ["filled"]
     assert all(d.source == "detected" for f in out[:5] for d in f)  # nothing of the later track leaks back
+
+
+def test_extension_moves_the_box_but_does_not_extrapolate_its_size():
+    cfg = config_mod.from_dict({"tracking": {"enabled": True}, "lookahead": {"enabled": True, "extend_frames": 10}})
+    # A static object found with a box that keeps growing (jitter of low-score boxes).
+    boxes = [Box(300 - 2 * i, 300 - 3 * i, 320 + 2 * i, 330 + 3 * i) for i in range(5)]
+    frames = [[Detection(b, "person", 0, 0.9)] for b in boxes] + [[] for _ in range(10)]
+    out, _ = plan(frames, [SIZE] * 15, cfg)
+    last = boxes[-1]
+    for f in out[5:]:
+        (d,) = f
+        assert d.source == "extended"
+        assert d.box.width <= 2 * last.width + 2 and d.box.height <= 2 * last.height + 2  # grown, never more
+        assert abs((d.box.x0 + d.box.x1) / 2 - 310) <= 1  # the centre did not move
