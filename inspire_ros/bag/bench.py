@@ -201,7 +201,7 @@ def sanitize_in_fresh_process(src: Path, dst: Path, config: Path | None, video: 
     from ..pipeline import Anonymizer
     from .sanitize import SanitizeOptions, sanitize
 
-    anonymizer = Anonymizer.from_config(config)
+    anonymizer = Anonymizer.from_config(config, preset="thorough")  # what bag sanitize runs
     for frame in video_frames(video, WARMUP):  # onnxruntime allocates its arenas on the first frames
         anonymizer.anonymize(frame)
     reset = _reset_peak()
@@ -230,7 +230,7 @@ def bench(frames: int, video: Path, config: Path | None, storage: str = "mcap") 
 
     if frames < 1:
         raise BagError(f"--frames must be at least 1, got {frames}")
-    cfg = config_mod.load(config or default_config_path())
+    cfg = config_mod.load(config or default_config_path(), preset="thorough")
     with tempfile.TemporaryDirectory(prefix="inspire-bag-bench-") as tmp:
         folder = Path(tmp)
         bag_n = build_bag(folder / "bag_n", video, frames, storage)

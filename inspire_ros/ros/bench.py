@@ -33,6 +33,7 @@ from ..io import media
 from ..io.image_msgs import ImageStream
 from ..paths import default_config_path, shared_dir
 from ..pipeline import Anonymizer
+from ..sequence import Stream
 from .harness import Client, NodeProcess, image_msg, ros_env, stamp_ns, status_values
 
 CAM = "bench/image_raw"
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
     video = Path(args.video) if args.video else shared_dir() / "data" / "pets09_s2l1" / "vtest.avi"
     cfg_path = Path(args.config) if args.config else default_config_path()
-    cfg = config_mod.load(cfg_path)
+    cfg = config_mod.load(cfg_path, preset="live")  # what the node runs
     if args.threads:
         cfg = cfg.replace(**{"runtime.threads": args.threads})
     frames = read_frames(video, args.frames)
@@ -236,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     from .node import _with_raw
 
-    stream = ImageStream(Anonymizer(cfg), False, _with_raw)
+    anonymizer = Anonymizer(cfg)
+    stream = ImageStream(anonymizer, False, _with_raw, sequence=Stream(anonymizer))  # the node's tracker too
     d = direct(stream, msgs)
     print(f"direct chain (decode+anonymize+encode): {d['ms_median']:.1f} ms median, {d['fps']:.1f} fps", flush=True)
     with tempfile.TemporaryDirectory(prefix="inspire_ros_bench_") as tmp:
