@@ -66,7 +66,7 @@ setup(
             "ros-kilted-ament-package",
             "catkin_pkg",
         ],
-        "dev": ["pytest>=8", "ruff>=0.6"],
+        "dev": ["pytest>=8", "ruff>=0.6", "hypothesis>=6.100"],
     },
     entry_points={
         "console_scripts": [

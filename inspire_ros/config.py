@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -205,6 +206,9 @@ class Config:
     method: Literal["inspire", "blur", "pixelate", "fill"] = "inspire"
     seed: int | None = field(default=None, metadata=_range(0, 2**63 - 1))  # None: fresh OS entropy
     on_error: Literal["blank", "drop"] = "blank"
+    # Camera messages (node, bag sanitize): a frame whose header declares more pixels (width x
+    # height) is blanked or dropped without being decoded; default 8K UHD (7680 x 4320).
+    max_frame_pixels: int = field(default=33_177_600, metadata=_range(1, 2**40))
     # Settings that switch protection (partly) off are refused unless this is true.
     allow_reduced_protection: bool = False
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
@@ -239,7 +243,22 @@ class Config:
 
 
 def _fail(path: str, msg: str) -> typing.NoReturn:
+    # Keys come from the file: keep the message one printable line of reasonable length.
+    path = "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
+    path = path if len(path) <= 120 else path[:117] + "..."
     raise ConfigError(f"config key '{path}': {msg}")
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
+
+
+def _shown(value: Any) -> str:
+    """A short repr for messages: a wrong value may be a long string or a huge structure."""
+    try:
+        return _REPR.repr(value)
+    except (ValueError, RecursionError):  # e.g. an int with more digits than str() allows
+        return f"<{type(value).__name__}>"
 
 
 def _build(tp: Any, value: Any, path: str, meta: typing.Mapping = types.MappingProxyType({})) -> Any:
@@ -252,7 +271,7 @@ def _build(tp: Any, value: Any, path: str, meta: typing.Mapping = types.MappingP
         return _build(inner, value, path, meta)
     if origin is Literal:
         if value not in args:
-            _fail(path, f"must be one of {', '.join(map(str, args))}; got {value!r}")
+            _fail(path, f"must be one of {', '.join(map(str, args))}; got {_shown(value)}")
         return value
     if dataclasses.is_dataclass(tp):
         return _build_dataclass(tp, value, path)
@@ -264,29 +283,32 @@ def _build(tp: Any, value: Any, path: str, meta: typing.Mapping = types.MappingP
         return {str(k): _build(args[1], v, f"{path}.{k}") for k, v in value.items()}
     if origin is list:
         if not isinstance(value, list):
-            _fail(path, f"expected a list, got {value!r}")
+            _fail(path, f"expected a list, got {_shown(value)}")
         return [_build(args[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
     if tp is bool:
         if not isinstance(value, bool):
-            _fail(path, f"expected true or false, got {value!r}")
+            _fail(path, f"expected true or false, got {_shown(value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            _fail(path, f"expected an integer, got {value!r}")
+            _fail(path, f"expected an integer, got {_shown(value)}")
     elif tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            _fail(path, f"expected a number, got {value!r}")
-        value = float(value)
+            _fail(path, f"expected a number, got {_shown(value)}")
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond the float range
+            _fail(path, f"must be a finite number, got {_shown(value)}")
         if not math.isfinite(value):  # NaN compares false with every bound: it would pass them all
-            _fail(path, f"must be a finite number, got {value!r}")
+            _fail(path, f"must be a finite number, got {_shown(value)}")
     elif tp is str:
         if not isinstance(value, str):
-            _fail(path, f"expected a string, got {value!r}")
+            _fail(path, f"expected a string, got {_shown(value)}")
     lo, hi = meta.get("range", (None, None))
     if lo is not None and value < lo or hi is not None and value > hi:
-        _fail(path, f"must be in [{lo}, {hi}], got {value!r}")
+        _fail(path, f"must be in [{lo}, {hi}], got {_shown(value)}")
     if meta.get("odd") and value % 2 == 0:
-        _fail(path, f"must be odd (a Gaussian kernel size), got {value!r}")
+        _fail(path, f"must be odd (a Gaussian kernel size), got {_shown(value)}")
     return value
 
 
@@ -330,7 +352,7 @@ def _check_semantics(cfg: Config) -> None:
         _fail("categories", "at least one protected category is required")
     for i, p in enumerate(cfg.runtime.providers):
         if p not in PROVIDERS:
-            _fail(f"runtime.providers[{i}]", f"must be one of {', '.join(PROVIDERS)}; got {p!r}")
+            _fail(f"runtime.providers[{i}]", f"must be one of {', '.join(PROVIDERS)}; got {_shown(p)}")
     if len(cfg.baselines.fill.color) != 3 or not all(0 <= c <= 255 for c in cfg.baselines.fill.color):
         _fail("baselines.fill.color", "must be three integers in [0, 255] (B, G, R)")
     extractors = [("extractor", cfg.extractor)]
@@ -372,20 +394,165 @@ def from_dict(data: dict | None, preset: str | None = None) -> Config:
     return cfg
 
 
+# ---------------------------------------------------------------------------------------
+# Reading a config file. A config is a few kilobytes; these limits refuse a broken or hostile
+# file (megabytes of junk, an alias "billion laughs", deep nesting) in about a second instead
+# of letting it take the machine's memory and CPU (the YAML parser is pure Python).
+
+MAX_CONFIG_BYTES = 256 * 1024
+MAX_CONFIG_VALUES = 20_000  # YAML values, every use of an alias counted in full
+MAX_CONFIG_DEPTH = 32  # mappings and lists inside one another, aliases expanded
+MAX_CONFIG_INT_BITS = 256  # no setting needs more; a longer integer cannot even be printed
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Refused(yaml.YAMLError):
+    """A file the loader will not read to the end; `key` is where, when known."""
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.message, self.key = message, key
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that stops early on nesting and size and refuses integers no setting
+    can hold. Aliases and keys given twice are checked on the composed nodes (_check_nodes)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._values = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        self._values += 1
+        try:
+            if self._depth > MAX_CONFIG_DEPTH:
+                raise _Refused(f"nested more than {MAX_CONFIG_DEPTH} levels deep")
+            if self._values > MAX_CONFIG_VALUES:
+                raise _Refused(f"more than {MAX_CONFIG_VALUES} values")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_int(self, node):
+        value = super().construct_yaml_int(node)
+        if value.bit_length() > MAX_CONFIG_INT_BITS:
+            raise _Refused(f"an integer of more than {MAX_CONFIG_INT_BITS} bits on line {node.start_mark.line + 1}")
+        return value
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:int", _ConfigLoader.construct_yaml_int)
+
+
+def _check_nodes(root: yaml.Node) -> None:
+    """Refuse keys given twice in one mapping, aliases that contain themselves, and aliases
+    that expand past the limits. Each node is measured once (memoized), so a bomb of nested
+    aliases costs time linear in the file, while every place an alias is used counts in full."""
+    measured: dict[int, tuple[int, int]] = {}  # id(node) -> (values once expanded, height)
+    open_nodes: set[int] = set()
+
+    def measure(node: yaml.Node, path: str, depth: int) -> tuple[int, int]:
+        ident = id(node)
+        if ident in open_nodes:
+            raise _Refused("an alias refers to a value that contains it (recursive alias)", path or None)
+        if ident not in measured:
+            if depth > MAX_CONFIG_DEPTH:
+                raise _Refused(f"nested more than {MAX_CONFIG_DEPTH} levels deep once aliases are expanded")
+            open_nodes.add(ident)
+            children: list[tuple[yaml.Node, str]] = []
+            if isinstance(node, yaml.SequenceNode):
+                children = [(child, f"{path}[{i}]") for i, child in enumerate(node.value)]
+            elif isinstance(node, yaml.MappingNode):
+                seen: dict[tuple[str, str], int] = {}
+                for key, value in node.value:
+                    name = key.value if isinstance(key, yaml.ScalarNode) else f"<{key.id}>"
+                    where = f"{path}.{name}" if path else name
+                    if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE_TAG:
+                        line = key.start_mark.line + 1
+                        if (key.tag, key.value) in seen:
+                            first = seen[(key.tag, key.value)]
+                            raise _Refused(f"given twice (lines {first} and {line}): keep one", where)
+                        seen[(key.tag, key.value)] = line
+                    children += [(key, where), (value, where)]
+            size, height = 1, 0
+            for child, where in children:
+                child_size, child_height = measure(child, where, depth + 1)
+                size, height = size + child_size, max(height, child_height + 1)
+                if size > MAX_CONFIG_VALUES:
+                    raise _Refused(f"more than {MAX_CONFIG_VALUES} values once aliases are expanded", path or None)
+            open_nodes.discard(ident)
+            measured[ident] = (size, height)
+        size, height = measured[ident]
+        if depth + height > MAX_CONFIG_DEPTH:
+            raise _Refused(f"nested more than {MAX_CONFIG_DEPTH} levels deep once aliases are expanded", path or None)
+        return size, height
+
+    measure(root, "", 0)
+
+
+def _parse(raw: bytes) -> Any:
+    loader = _ConfigLoader(raw)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """One line: what is wrong and where (PyYAML's own messages span several lines)."""
+    if isinstance(e, yaml.MarkedYAMLError) and e.problem:
+        where = f" (line {e.problem_mark.line + 1}, column {e.problem_mark.column + 1})" if e.problem_mark else ""
+        context = f"{e.context}: " if e.context else ""
+        return " ".join(f"{context}{e.problem}{where}".split())
+    return " ".join(str(e).split())
+
+
+def read_file(path: str | Path) -> Any:
+    """The YAML data of a config file, or a ConfigError naming the file, the problem and the fix."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise ConfigError(f"config file {path} is a directory: give the path of a YAML file")
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"config file {path} is not a regular file: give the path of a YAML file")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read config file {path}: {e.strerror or e}; check the path and its permissions"
+        ) from e
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"config file {path} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a config (a config is a few "
+            "KiB of YAML, see config/default.yaml)"
+        )
+    try:
+        return _parse(raw)
+    except _Refused as e:
+        where = f"config key '{e.key}': " if e.key else ""
+        raise ConfigError(f"{path}: {where}{e.message}; refused (see config/default.yaml for the format)") from None
+    except yaml.reader.ReaderError as e:  # binary data: not UTF-8, or control characters
+        raise ConfigError(
+            f"config file {path} is not a YAML text file (byte {e.position}: {e.reason}): "
+            "give the path of a YAML config such as config/default.yaml"
+        ) from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {_yaml_problem(e)}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:  # e.g. a date that does not exist
+        raise ConfigError(f"config file {path} holds a value YAML cannot represent: {_shown(str(e))}") from None
+
+
 def load(path: str | Path | None = None, preset: str | None = None) -> Config:
     """Load and validate a YAML config; None gives the built-in defaults. `preset` applies
     when the file does not name one (each tool passes its own: node live, offline thorough)."""
     if path is None:
         return from_dict({}, preset)
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from e
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"config file {path} is not valid YAML: {e}") from e
+    data = read_file(path)
     try:
         return from_dict(data, preset)
     except ConfigError as e:

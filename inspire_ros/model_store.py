@@ -41,17 +41,24 @@ def manifest_path() -> Path:
 
 def load_manifest(path: Path | None = None) -> dict[str, ModelEntry]:
     path = path or manifest_path()
-    data = yaml.safe_load(path.read_text()) or {}
-    return {
-        name: ModelEntry(
-            name=name,
-            sha256=str(e["sha256"]).lower(),
-            licence=str(e.get("licence", "unknown")),
-            url=e.get("url"),
-            source=str(e.get("source", "")),
-        )
-        for name, e in (data.get("models") or {}).items()
-    }
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+        models = data.get("models") or {}
+        return {
+            name: ModelEntry(
+                name=name,
+                sha256=str(e["sha256"]).lower(),
+                licence=str(e.get("licence", "unknown")),
+                url=e.get("url"),
+                source=str(e.get("source", "")),
+            )
+            for name, e in models.items()
+        }
+    except (OSError, ValueError, yaml.YAMLError, AttributeError, KeyError, TypeError) as e:
+        raise ModelError(
+            f"model manifest {path} cannot be read ({' '.join(str(e).split())}): reinstall the package "
+            "or restore models/manifest.yaml"
+        ) from e
 
 
 def search_dirs() -> list[Path]:
@@ -93,7 +100,13 @@ def resolve(model: str, sha256: str | None = None) -> Path:
     if not expected:
         log.warning("model %s is not in %s and no sha256 was configured: not verified", found, manifest_path())
         return found
-    actual = sha256_of(found)
+    try:
+        actual = sha256_of(found)
+    except OSError as e:
+        raise ModelError(
+            f"cannot read model file {found}: {e.strerror or e}. To fix: give this process read access to it "
+            "(check its permissions and owner) or point the config at a readable copy."
+        ) from e
     if actual != expected:
         raise ModelError(
             f"model file {found} has sha256 {actual}, expected {expected} "

@@ -60,3 +60,24 @@ def test_providers_are_explicit_and_cpu_is_the_fallback():
     assert got[-1] == "CPUExecutionProvider"
     assert set(got) <= set(ort.get_available_providers())
     assert "AzureExecutionProvider" not in got
+
+
+@pytest.mark.parametrize("content", [b"this is not a model\n", b"", bytes(range(256)) * 4])
+def test_a_file_that_is_not_onnx_is_a_model_error_naming_it_and_the_fix(tmp_path, default_cfg, content):
+    fake = tmp_path / "detector.onnx"
+    fake.write_bytes(content)
+    cfg = default_cfg.replace(**{"detector.model": str(fake), "detector.sha256": model_store.sha256_of(fake)})
+    with pytest.raises(ModelError) as e:
+        YoloxDetector(cfg)
+    message = str(e.value)
+    assert str(fake) in message and "not an ONNX model" in message and "To fix" in message and "\n" not in message
+
+
+def test_a_broken_manifest_is_a_model_error(tmp_path):
+    broken = tmp_path / "manifest.yaml"
+    broken.write_text("models: [\n")
+    with pytest.raises(ModelError, match="manifest.yaml cannot be read"):
+        model_store.load_manifest(broken)
+    broken.write_text("models:\n  x.onnx: {licence: none}\n")  # no sha256
+    with pytest.raises(ModelError, match="sha256"):
+        model_store.load_manifest(broken)

@@ -2,11 +2,15 @@
 
 Only image messages are ever deserialized; everything else is copied as bytes. That is safe
 only if no other message embeds an image (stereo_msgs/DisparityImage, a custom detection
-message with a crop, ...): such a message would carry pixels past the anonymizer. So every
-definition in the bag is read, and a type that contains an image, or a definition that cannot be
-read at all, stops the run. Bags recorded before definitions were stored (rosbag2 metadata v4-6
-on sqlite3) fall back to rosbags' bundled types; types unknown there too are reported as
-unchecked.
+message with a crop, ...) or carries encoded pictures or video of its own (foxglove
+CompressedVideo, ffmpeg/theora/h264 image_transport packets, foxglove RawImage/CompressedImage,
+a home-made Image or CompressedImage): such a message would carry pixels past the anonymizer.
+So every definition in the bag is read, and a type that contains an image or encoded media, or a
+definition that cannot be read at all, stops the run. Encoded media are known by name
+(`ENCODED_MEDIA_TYPES`) or by shape: a byte array (`uint8[] data`, ...) beside a string that
+names its format or encoding (`string format`, `string encoding`, ...). Bags recorded before
+definitions were stored (rosbag2 metadata v4-6 on sqlite3) fall back to rosbags' bundled types
+(and the known names); types unknown there too are reported as unchecked.
 """
 
 from __future__ import annotations
@@ -25,6 +29,20 @@ RAW_IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 IMAGE_TYPES = (RAW_IMAGE, COMPRESSED_IMAGE)
 
+# Types that carry pictures or video the sanitizer cannot decode, so cannot anonymize.
+ENCODED_MEDIA_TYPES = {
+    "foxglove_msgs/msg/CompressedVideo": "H.264/H.265/VP9/AV1 video",
+    "foxglove_msgs/msg/CompressedImage": "compressed images",
+    "foxglove_msgs/msg/RawImage": "raw images",
+    "ffmpeg_image_transport_msgs/msg/FFMPEGPacket": "ffmpeg_image_transport video packets",
+    "theora_image_transport/msg/Packet": "theora_image_transport video packets",
+    "h264_msgs/msg/Packet": "h264_image_transport video packets",
+}
+# By shape: bytes beside a string that says how to read them.
+_MEDIA_BYTES = {"data", "payload", "bytes", "buffer", "image", "frame", "packet"}
+_MEDIA_FORMAT = {"format", "encoding", "codec", "mime_type", "mimetype", "content_type"}
+_BYTE_TYPES = {"uint8", "byte", "char", "octet"}
+
 _IDL_SEPARATOR = "=" * 80 + "\n"
 
 Typesdict = dict  # name -> (constants, fields), as rosbags' typesys returns
@@ -37,6 +55,8 @@ class TypeCheck:
     msgtype: str
     source: str  # bag (the recording's own definition) | bundled (rosbags' types) | none
     embedded_images: tuple[str, ...] = ()  # image types reachable from a non-image type
+    # Encoded media the type is or contains, "type (why)": known by name or by shape.
+    encoded_media: tuple[str, ...] = ()
 
 
 def canonical(msgtype: str) -> str:
@@ -118,12 +138,14 @@ def check_type(conn: Connection, bundled: Typestore) -> TypeCheck:
     elif conn.msgtype in bundled.fielddefs:
         typs, source = bundled.fielddefs, "bundled"
     else:
-        return TypeCheck(conn.msgtype, "none")
+        name = canonical(conn.msgtype)
+        known = (f"{name} ({ENCODED_MEDIA_TYPES[name]})",) if name in ENCODED_MEDIA_TYPES and not is_image(name) else ()
+        return TypeCheck(conn.msgtype, "none", encoded_media=known)
     if is_image(conn.msgtype):
         return TypeCheck(conn.msgtype, source)
     # rosbags files a definition under pkg/msg/Name, whatever the bag calls the type (pkg/Name).
     root = conn.msgtype if conn.msgtype in typs else canonical(conn.msgtype)
-    found, undefined = _reachable_images(root, typs, bundled.fielddefs)
+    found, undefined, media = _reachable_images(root, typs, bundled.fielddefs)
     if undefined:
         raise BagError(
             f"cannot read the message definition of topic {conn.topic} ({conn.msgtype}): it refers to "
@@ -131,16 +153,44 @@ def check_type(conn: Connection, bundled: Typestore) -> TypeCheck:
             "to be sure no image is nested inside another message; remove the topic first "
             "(e.g. `rosbags-convert --exclude-topic`) if it is not needed"
         )
-    return TypeCheck(conn.msgtype, source, tuple(sorted(found)))
+    return TypeCheck(conn.msgtype, source, tuple(sorted(found)), tuple(sorted(media)))
 
 
-def _reachable_images(root: str, typs: Typesdict, fallback: Typesdict) -> tuple[set[str], set[str]]:
-    """(image types reachable from `root`, referenced types defined nowhere). A type missing from
-    the bag's definition is looked up in `fallback` (rosbags' bundled types)."""
-    found, undefined, seen, stack = set(), set(), {root}, [root]
+def is_media_shape(fields) -> str | None:
+    """Why a type's fields look like encoded media (a byte array beside a string naming its
+    format or encoding), None when they do not."""
+    byte_fields = [n for n, d in fields if n.lower() in _MEDIA_BYTES and _is_byte_array(d)]
+    format_fields = [n for n, d in fields if n.lower() in _MEDIA_FORMAT and _is_string(d)]
+    if byte_fields and format_fields:
+        return f"bytes '{byte_fields[0]}' with a '{format_fields[0]}' string"
+    return None
+
+
+def _is_byte_array(desc) -> bool:
+    kind, arg = desc
+    if kind not in (Nodetype.ARRAY, Nodetype.SEQUENCE):
+        return False
+    inner_kind, inner = arg[0]
+    return inner_kind == Nodetype.BASE and inner[0] in _BYTE_TYPES
+
+
+def _is_string(desc) -> bool:
+    kind, arg = desc
+    return kind == Nodetype.BASE and arg[0] in ("string", "wstring")
+
+
+def _reachable_images(root: str, typs: Typesdict, fallback: Typesdict) -> tuple[set[str], set[str], set[str]]:
+    """(image types reachable from `root`, referenced types defined nowhere, encoded media that
+    `root` is or contains as "type (why)"). A type missing from the bag's definition is looked up
+    in `fallback` (rosbags' bundled types)."""
+    found, undefined, media, seen, stack = set(), set(), set(), {root}, [root]
     while stack:
         name = stack.pop()
         entry = typs.get(name) or fallback.get(name)
+        known = ENCODED_MEDIA_TYPES.get(canonical(name)) if not is_image(name) else None
+        shape = is_media_shape(entry[1]) if entry is not None and not is_image(name) else None
+        if known or shape:
+            media.add(f"{name} ({known or shape})")
         if entry is None:
             undefined.add(name)
             continue
@@ -153,7 +203,7 @@ def _reachable_images(root: str, typs: Typesdict, fallback: Typesdict) -> tuple[
                 found.add(name)
             else:
                 stack.append(name)
-    return found, undefined
+    return found, undefined, media
 
 
 def _type_name(desc) -> str | None:

@@ -1,7 +1,7 @@
 """Serialized bag messages in and out of the shared, fail-closed image step (io/image_msgs.py).
 
-A frame with nothing to replace keeps its original bytes; one that cannot even be deserialized
-is dropped.
+A frame with nothing to replace keeps its original bytes (when every one of them was read); one
+that cannot even be deserialized is dropped.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class FrameOutcome:
     encoding: str  # Image.encoding or CompressedImage.format; "?" when not even deserialized
     instances: list[Instance] = field(default_factory=list)
     error: str | None = None
+    scrubbed: str | None = None  # what was removed from a frame whose pixels stayed (padding, metadata)
 
 
 class ImageCodec:
@@ -50,8 +51,8 @@ class ImageCodec:
         # Keep the recording's CDR byte order (second byte of the encapsulation header: 1 = little).
         return self.store.serialize_cdr(msg, self.msgtype, little_endian=len(like) < 2 or like[1] == 1)
 
-    def decode(self, msg) -> np.ndarray:
-        return image_msgs.decode(msg, self.compressed)
+    def decode(self, msg, max_pixels: int | None = None) -> np.ndarray:
+        return image_msgs.decode(msg, self.compressed, max_pixels)
 
 
 class ImageTopic:
@@ -79,7 +80,7 @@ class ImageTopic:
         except Exception as e:  # noqa: BLE001 - reported; pass 2 fails the frame again
             return None, f"cannot deserialize {self.codec.msgtype}: {why(e)}"
         try:
-            return self.codec.decode(msg), None
+            return self.codec.decode(msg, self.stream.anonymizer.cfg.max_frame_pixels), None
         except Exception as e:  # noqa: BLE001 - as above
             return None, f"cannot decode: {why(e)}"
 
@@ -99,7 +100,7 @@ class ImageTopic:
             out = self.codec.serialize(result.msg, data)
         except Exception as e:  # noqa: BLE001 - fail closed: nothing rather than the original
             return FrameOutcome(None, DROPPED, result.label, error=f"cannot serialize: {why(e)}")
-        return FrameOutcome(out, result.status, result.label, result.instances, result.error)
+        return FrameOutcome(out, result.status, result.label, result.instances, result.error, result.scrubbed)
 
 
 def _with_data(msg, payload: bytes):

@@ -47,9 +47,11 @@ CREATE TABLE IF NOT EXISTS frames (
     height INTEGER,               -- decoded frame size: the size of a blank for a later undecodable frame
     width INTEGER,
     crc INTEGER,                  -- crc32 of data: a frame damaged by an OS crash is redone, not copied
+    scrubbed TEXT,                -- what was removed from a frame whose pixels stayed (padding, metadata)
     PRIMARY KEY (topic, idx)
 );
 """
+_COLUMNS = "topic, idx, status, encoding, data, instances, error, height, width, crc, scrubbed"
 
 
 def work_dir(final: Path) -> Path:
@@ -125,6 +127,7 @@ class JournalEntry:
     instances: list[dict] = field(default_factory=list)
     error: str | None = None
     size: tuple[int, int] | None = None
+    scrubbed: str | None = None
 
 
 class Journal:
@@ -144,6 +147,8 @@ class Journal:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=OFF")
             self.db.executescript(_SCHEMA)
+            if "scrubbed" not in {r[1] for r in self.db.execute("PRAGMA table_info(frames)")}:
+                self.db.execute("ALTER TABLE frames ADD COLUMN scrubbed TEXT")  # a journal of an older version
             row = self.db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
             if resume:
                 self._check(row, fingerprint)
@@ -183,7 +188,7 @@ class Journal:
         """The finished frame, or None when it is not there (or damaged: it is done again)."""
         try:
             row = self.db.execute(
-                "SELECT status, encoding, data, instances, error, height, width, crc FROM frames "
+                "SELECT status, encoding, data, instances, error, height, width, crc, scrubbed FROM frames "
                 "WHERE topic = ? AND idx = ?",
                 (topic, index),
             ).fetchone()
@@ -194,17 +199,20 @@ class Journal:
             ) from e
         if row is None:
             return None
-        status, encoding, data, instances, error, h, w, crc = row
+        status, encoding, data, instances, error, h, w, crc, scrubbed = row
         if data is not None and zlib.crc32(data) != crc:
             return None
         size = (int(h), int(w)) if h is not None and w is not None else None
-        return JournalEntry(status, encoding, data, json.loads(instances), error, size)
+        return JournalEntry(status, encoding, data, json.loads(instances), error, size, scrubbed)
 
     def put(self, topic: str, index: int, entry: JournalEntry) -> None:
         h, w = entry.size if entry.size is not None else (None, None)
         crc = zlib.crc32(entry.data) if entry.data is not None else None
         row = (topic, index, entry.status, entry.encoding, entry.data, json.dumps(entry.instances), entry.error)
-        self.db.execute("INSERT OR REPLACE INTO frames VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*row, h, w, crc))
+        self.db.execute(
+            f"INSERT OR REPLACE INTO frames ({_COLUMNS}) VALUES ({', '.join('?' * 11)})",
+            (*row, h, w, crc, entry.scrubbed),
+        )
         if time.monotonic() - self._last_commit >= COMMIT_EVERY_S:
             self.commit()
 

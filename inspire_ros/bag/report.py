@@ -12,19 +12,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io.media import AtomicPath
+from ..track.receipt import coverage_line
 
 ANONYMIZE, COPY, IMAGE_NOT_SELECTED = "anonymize", "copy", "image-not-selected"
+EXCLUDED = "excluded"  # --exclude-topics: not written at all
+OLD_MARKER = "previous-marker"  # a ROS 1 input's own sanitize marker: replaced by this run's
 
 
 @dataclass
 class TopicStats:
     topic: str
     msgtype: str
-    role: str  # anonymize | copy | image-not-selected (an image topic left out by --topics)
+    role: str  # anonymize | copy | image-not-selected (an image topic left out by --topics) | excluded
     messages_in: int = 0
     messages_out: int = 0
     frames_unchanged: int = 0  # anonymized, nothing to replace: original bytes kept
-    frames_changed: int = 0  # at least one instance replaced
+    frames_changed: int = 0  # at least one instance replaced, or bytes it did not read removed
+    frames_scrubbed: int = 0  # of frames_changed: only row padding zeroed or metadata removed
     frames_blanked: int = 0
     frames_dropped: int = 0
     frames_from_journal: int = 0  # --resume: taken from the interrupted run's journal, not anonymized again
@@ -53,6 +57,7 @@ class TopicStats:
             out |= {
                 "frames_anonymized": self.frames_anonymized,
                 "frames_changed": self.frames_changed,
+                "frames_scrubbed": self.frames_scrubbed,
                 "frames_unchanged": self.frames_unchanged,
                 "frames_blanked": self.frames_blanked,
                 "frames_dropped": self.frames_dropped,
@@ -76,6 +81,7 @@ class FrameRecord:
     status: str  # anonymized | blanked | dropped
     instances: list[dict] = field(default_factory=list)  # Instance.to_dict()
     error: str | None = None
+    scrubbed: str | None = None  # bytes the anonymizer never saw, removed (padding, metadata)
 
     def to_dict(self) -> dict:
         out = {"topic": self.topic, "index": self.index, "timestamp": self.timestamp, "status": self.status}
@@ -83,6 +89,8 @@ class FrameRecord:
             out["instances"] = self.instances
         if self.error:
             out["error"] = self.error
+        if self.scrubbed:
+            out["scrubbed"] = self.scrubbed
         return out
 
 
@@ -176,12 +184,20 @@ class SanitizeReport:
                     f"  {t.topic} [{t.msgtype.rsplit('/', 1)[-1]} {', '.join(sorted(t.encodings)) or '-'}]: "
                     f"{t.messages_in} in, {t.messages_out} out, {t.frames_changed} changed, replaced {found}"
                 )
+                if t.frames_scrubbed:
+                    line += f"; {t.frames_scrubbed} cleaned of bytes it could not read (padding, metadata)"
                 if t.frames_failed:
                     reason = t.failures.most_common(1)[0][0]
                     line += f"; {t.frames_blanked} blanked, {t.frames_dropped} dropped (first reason: {reason})"
                 lines.append(line)
+                if t.coverage is not None:
+                    lines.append(f"    {coverage_line(t.coverage, self.preset)}")
             elif t.role == IMAGE_NOT_SELECTED:
                 lines.append(f"  {t.topic} [{t.msgtype}]: NOT anonymized (not in --topics), {t.messages_in} copied")
+            elif t.role == EXCLUDED:
+                lines.append(
+                    f"  {t.topic} [{t.msgtype}]: EXCLUDED (--exclude-topics), {t.messages_in} message(s) left out"
+                )
         copied = [t for t in self.topics.values() if t.role == COPY]
         if copied:
             n = sum(t.messages_in for t in copied)

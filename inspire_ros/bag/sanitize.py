@@ -1,8 +1,13 @@
 """`inspire bag sanitize`: every image message anonymized, every other message copied as bytes.
 
 Everything that can be refused is refused before the output is created: unreadable input,
-an existing output without --force, --topics naming something that is not an image topic, and
-message types that nest an image the anonymizer would never see.
+an existing output without --force, --topics naming something that is not an image topic, a
+topic recorded with an image type and another type, message types that nest an image the
+anonymizer would never see, and types that carry encoded pictures or video (a way out:
+--exclude-topics leaves such a topic out of the output).
+
+The output carries a marker (see `marker`): the input's digest and the report's, which
+`inspire bag verify` checks.
 
 Finished frames are journaled as the run goes (see `journal`), so a killed or interrupted run
 can be continued with --resume. With a seed, each frame's random stream is derived from
@@ -29,11 +34,21 @@ from .. import config as config_mod
 from ..config import to_dict
 from ..pipeline import Anonymizer
 from ..sequence import Detected, Stream, stream_salt
-from .definitions import check_type, default_typestore, image_typestore, is_image
+from . import marker as marker_mod
+from .definitions import canonical, check_type, default_typestore, image_typestore, is_image
 from .errors import BagError
 from .images import ANONYMIZED, DROPPED, UNCHANGED, FrameOutcome, ImageCodec, ImageTopic
 from .journal import Fingerprint, Journal, JournalEntry, WorkDir, config_sha256, input_files
-from .report import ANONYMIZE, COPY, IMAGE_NOT_SELECTED, FrameRecord, SanitizeReport, TopicStats
+from .report import (
+    ANONYMIZE,
+    COPY,
+    EXCLUDED,
+    IMAGE_NOT_SELECTED,
+    OLD_MARKER,
+    FrameRecord,
+    SanitizeReport,
+    TopicStats,
+)
 from .sink import BagSink, check_paths, plan_output
 from .source import BagSource
 
@@ -47,6 +62,7 @@ class SanitizeOptions:
     progress: bool = True  # tqdm bar on stderr
     jpeg_quality: int = 90  # re-encoding CompressedImage frames that changed
     resume: bool = False  # continue an interrupted run on the same output from its journal
+    exclude_topics: tuple[str, ...] = ()  # topics left out of the output altogether
 
 
 def frame_rng(seed: int, topic: str, index: int) -> np.random.Generator:
@@ -59,38 +75,70 @@ def connection_key(conn: Connection) -> tuple[str, str, int]:
 
 
 def plan_topics(
-    connections: list[Connection], requested: tuple[str, ...], ros1: bool
+    connections: list[Connection], requested: tuple[str, ...], ros1: bool, excluded: tuple[str, ...] = ()
 ) -> tuple[dict[str, str], list[str]]:
-    """Role of each topic (anonymize | copy | image-not-selected) and notes for the report.
+    """Role of each topic (anonymize | copy | image-not-selected | excluded) and notes for the report.
 
-    Raises BagError for a requested topic that is missing or not an image, for a type that nests
-    an image inside another message, and for a definition that cannot be read.
+    Raises BagError for a requested or excluded topic that is missing (or requested and not an
+    image, or both), and, on every topic not excluded: for a topic recorded with an image type
+    and another type, a type that nests an image inside another message or carries encoded
+    pictures or video, and a definition that cannot be read.
     """
-    types = {c.topic: c.msgtype for c in connections}
-    images = sorted(t for t, m in types.items() if is_image(m))
+    types: dict[str, set[str]] = {}
+    for c in connections:
+        types.setdefault(c.topic, set()).add(canonical(c.msgtype))
+    images = sorted(t for t, m in types.items() if any(is_image(x) for x in m))
+    image_list = ", ".join(images) or "none"
     for topic in requested:
         if topic not in types:
-            raise BagError(f"--topics {topic}: no such topic in the bag (image topics: {', '.join(images) or 'none'})")
-        if not is_image(types[topic]):
+            raise BagError(f"--topics {topic}: no such topic in the bag (image topics: {image_list})")
+        if topic not in images:
             raise BagError(
-                f"--topics {topic}: it carries {types[topic]}, not an image "
-                f"(image topics: {', '.join(images) or 'none'})"
+                f"--topics {topic}: it carries {', '.join(sorted(types[topic]))}, not an image "
+                f"(image topics: {image_list})"
             )
+    for topic in excluded:
+        if topic not in types:
+            raise BagError(f"--exclude-topics {topic}: no such topic in the bag")
+        if topic in requested:
+            raise BagError(f"{topic} is named by both --topics and --exclude-topics")
+    way_out = "leave it out with `--exclude-topics {}` (or remove it first with `rosbags-convert --exclude-topic {}`)"
+    for topic, msgtypes in sorted(types.items()):
+        if topic in excluded or len(msgtypes) < 2 or topic not in images:
+            continue
+        raise BagError(
+            f"topic {topic} was recorded with several message types ({', '.join(sorted(msgtypes))}): its images "
+            f"cannot be anonymized as one stream, and its other messages could carry the same pictures; "
+            + way_out.format(topic, topic)
+        )
     bundled = default_typestore(ros1)
     unchecked = set()
     for conn in connections:
+        if conn.topic in excluded or marker_mod.is_marker_connection(conn, ros1):
+            continue  # not written: nothing of it can leak
         check = check_type(conn, bundled)
         if check.embedded_images:
             raise BagError(
                 f"topic {conn.topic} ({conn.msgtype}) nests {', '.join(check.embedded_images)} inside another "
-                "message, which the sanitizer cannot anonymize: remove the topic first "
-                "(e.g. `rosbags-convert --exclude-topic`) or republish its images as their own topic"
+                "message, which the sanitizer cannot anonymize: "
+                + way_out.format(conn.topic, conn.topic)
+                + ", or republish its images as their own topic"
+            )
+        if check.encoded_media:
+            raise BagError(
+                f"topic {conn.topic} ({conn.msgtype}) carries encoded pictures or video "
+                f"({'; '.join(check.encoded_media)}), which the sanitizer cannot decode, so cannot anonymize: "
+                + way_out.format(conn.topic, conn.topic)
             )
         if check.source == "none":
             unchecked.add(conn.msgtype)
     roles = {}
-    for topic, msgtype in types.items():
-        if not is_image(msgtype):
+    for topic in types:
+        if topic in excluded:
+            roles[topic] = EXCLUDED
+        elif ros1 and topic == marker_mod.MARKER_TOPIC:
+            roles[topic] = OLD_MARKER
+        elif topic not in images:
             roles[topic] = COPY
         else:
             roles[topic] = ANONYMIZE if not requested or topic in requested else IMAGE_NOT_SELECTED
@@ -98,11 +146,15 @@ def plan_topics(
     if unchecked:
         notes.append(
             "no definition in the bag or in rosbags' bundled types, so copied without checking for nested "
-            f"images: {', '.join(sorted(unchecked))}"
+            f"images or encoded media: {', '.join(sorted(unchecked))}"
         )
     left_out = [t for t, r in roles.items() if r == IMAGE_NOT_SELECTED]
     if left_out:
         notes.append(f"image topics NOT anonymized (left out of --topics), copied unchanged: {', '.join(left_out)}")
+    if excluded:
+        notes.append(f"topics EXCLUDED (--exclude-topics), not in the output: {', '.join(excluded)}")
+    if OLD_MARKER in roles.values():
+        notes.append(f"the input's own sanitize marker ({marker_mod.MARKER_TOPIC}) is replaced by this run's")
     return roles, notes
 
 
@@ -124,7 +176,7 @@ def sanitize(
     with BagSource(src) as source:
         ros1 = source.format.kind == "rosbag1"
         out_format = plan_output(source.format, dst, options.storage, options.compression)
-        roles, notes = plan_topics(source.connections, options.topics, ros1)
+        roles, notes = plan_topics(source.connections, options.topics, ros1, options.exclude_topics)
         bundled = default_typestore(ros1)
         handlers = {}
         for c in source.connections:
@@ -175,9 +227,20 @@ def sanitize(
                 if connection_key(c) in handlers:
                     handlers[connection_key(c)].stream.sequence = sequences[c.topic]
             sink = BagSink(out_format, dst, source.custom_data, folder=work.build)
-            _copy(source, sink, handlers, journal, report, frames_total, options.progress, dst.name)
+            digest, first = _copy(source, sink, handlers, roles, journal, report, frames_total, options.progress)
             for topic, seq in sequences.items():
                 report.topics[topic].coverage = seq.receipt.to_dict()
+            report.seconds = time.perf_counter() - started
+            mark = marker_mod.make(
+                report.tool,
+                digest,
+                report.to_dict(),
+                roles,
+                anonymizer.cfg.max_frame_pixels,
+                report.frames_in,
+                report.frames_failed,
+            )
+            sink.mark(mark, first)
             sink.commit()
         except BaseException as e:
             if sink is not None:
@@ -197,7 +260,6 @@ def sanitize(
             raise
         journal.close()
         work.finish(keep_journal=False)
-    report.seconds = time.perf_counter() - started
     return report
 
 
@@ -252,25 +314,35 @@ def _copy(
     source: BagSource,
     sink: BagSink,
     handlers: dict,
+    roles: dict[str, str],
     journal: Journal,
     report: SanitizeReport,
     frames_total: int,
     progress: bool,
-    name: str,
-) -> None:
-    outputs = {connection_key(c): sink.add(c) for c in source.connections}
+) -> tuple[str, int]:
+    """Pass 2: every message written, anonymized or left out. Returns the digest of the input's
+    messages (for the marker) and the first log time (where a ROS 1 marker goes)."""
+    skipped = {t for t, r in roles.items() if r in (EXCLUDED, OLD_MARKER)}
+    outputs = {connection_key(c): sink.add(c) for c in source.connections if c.topic not in skipped}
     index: Counter = Counter()
     seed = report.seed
     resumed = journal.resumed_frames > 0
+    digest = marker_mod.InputDigest()
+    first: int | None = None
+    name = Path(report.output).name
     bar = tqdm(total=frames_total or None, unit="frame", desc=name, disable=not progress, dynamic_ncols=True)
     try:
         for conn, timestamp, data in source.messages():
+            digest.add(conn, timestamp, data)
+            first = timestamp if first is None else min(first, timestamp)
             key = connection_key(conn)
-            out_conn = outputs.get(key) or outputs.setdefault(key, sink.add(conn))
             stats = report.topics.get(conn.topic) or report.topics.setdefault(
                 conn.topic, TopicStats(conn.topic, conn.msgtype, COPY)
             )
             stats.messages_in += 1
+            if conn.topic in skipped:
+                continue
+            out_conn = outputs.get(key) or outputs.setdefault(key, sink.add(conn))
             i = index[conn.topic]
             index[conn.topic] += 1
             handler = handlers.get(key)
@@ -291,6 +363,7 @@ def _copy(
                 stats.frames_unchanged += 1
             elif entry.status == ANONYMIZED:
                 stats.frames_changed += 1
+                stats.frames_scrubbed += bool(entry.scrubbed) and not entry.instances
                 stats.instances.update(inst["category"] for inst in entry.instances)
             elif entry.status == DROPPED:
                 stats.frames_dropped += 1
@@ -299,7 +372,9 @@ def _copy(
             if entry.error:
                 stats.failures[entry.error[:200]] += 1
             if entry.status != UNCHANGED:
-                report.frames.append(FrameRecord(conn.topic, i, timestamp, entry.status, entry.instances, entry.error))
+                report.frames.append(
+                    FrameRecord(conn.topic, i, timestamp, entry.status, entry.instances, entry.error, entry.scrubbed)
+                )
             out = data if entry.status == UNCHANGED else entry.data
             if out is not None:
                 sink.write(out_conn, timestamp, out)
@@ -307,10 +382,11 @@ def _copy(
             bar.update()
     finally:
         bar.close()
+    return digest.hexdigest(), first or 0
 
 
 def _journal_entry(outcome: FrameOutcome, size: tuple[int, int] | None) -> JournalEntry:
     # An unchanged frame is the input's bytes: not stored twice.
     data = None if outcome.status == UNCHANGED or outcome.data is None else bytes(outcome.data)
     instances = [inst.to_dict() for inst in outcome.instances]
-    return JournalEntry(outcome.status, outcome.encoding, data, instances, outcome.error, size)
+    return JournalEntry(outcome.status, outcome.encoding, data, instances, outcome.error, size, outcome.scrubbed)

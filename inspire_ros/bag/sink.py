@@ -25,9 +25,11 @@ from rosbags.rosbag1 import Writer as Writer1
 from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin
 from rosbags.rosbag2 import Writer as Writer2
 from rosbags.rosbag2.metadata import dump_qos_v8, dump_qos_v9
+from rosbags.typesys import Stores, get_typestore
 from ruamel.yaml import YAML
 
 from .errors import BagError
+from .marker import MARKER_KEY, MARKER_TOPIC, MARKER_TYPE
 from .source import ROSBAG2_FILE_SUFFIXES, BagFormat
 
 STORAGES = ("sqlite3", "mcap")
@@ -128,7 +130,8 @@ class BagSink:
                 self._writer = _Rosbag2Writer(self._path, version=fmt.version or 9, storage_plugin=plugin)
                 self._writer.set_compression(_MODES[fmt.compression], CompressionFormat.ZSTD)
                 for key, value in (custom_data or {}).items():
-                    self._writer.set_custom_data(key, value)
+                    if key != MARKER_KEY:  # the input's own marker: this run writes its own
+                        self._writer.set_custom_data(key, value)
             self._writer.open()
         except Exception:
             self.discard()
@@ -156,6 +159,19 @@ class BagSink:
         return out
 
     def write(self, conn: Connection, timestamp: int, data: bytes | memoryview) -> None:
+        self._writer.write(conn, timestamp, data)
+
+    def mark(self, marker: str, timestamp: int) -> None:
+        """Write the sanitize marker (see `marker`): custom_data of a rosbag2 bag, a latched
+        std_msgs/String message at `timestamp` on its own topic of a ROS 1 bag."""
+        if self.format.kind != "rosbag1":
+            self._writer.set_custom_data(MARKER_KEY, marker)
+            return
+        store = get_typestore(Stores.ROS1_NOETIC)
+        conn = self._writer.add_connection(
+            MARKER_TOPIC, MARKER_TYPE, typestore=store, callerid="/inspire_ros", latching=1
+        )
+        data = store.serialize_ros1(store.types[MARKER_TYPE](data=marker), MARKER_TYPE)
         self._writer.write(conn, timestamp, data)
 
     def commit(self) -> None:

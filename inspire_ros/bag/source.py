@@ -7,6 +7,7 @@ connections plus (connection, log timestamp, serialized bytes). Nothing is deser
 
 from __future__ import annotations
 
+import sqlite3
 import struct
 import sys
 from collections.abc import Iterator
@@ -102,10 +103,16 @@ class BagSource:
 
     @property
     def custom_data(self) -> dict[str, str]:
-        """rosbag2 metadata custom_data (kept in the output)."""
-        storage = getattr(self.reader, "storage", None)
-        custom = getattr(getattr(storage, "metadata", None), "custom", None) if storage else None
-        return {str(k): str(v) for k, v in (custom or {}).items()}
+        """rosbag2 metadata custom_data (kept in the output): from metadata.yaml, or for a bare
+        .mcap/.db3 file from the metadata its storage embeds."""
+        if self.format.kind != "rosbag2":
+            return {}
+        if self.format.layout == "file":
+            custom = _embedded_metadata(self.path, self.format.storage).get("custom_data")
+        else:
+            storage = getattr(self.reader, "storage", None)
+            custom = getattr(getattr(storage, "metadata", None), "custom", None) if storage else None
+        return {str(k): str(v) for k, v in (custom or {}).items()} if isinstance(custom, dict) else {}
 
     def _metadata_connection(self, file_conn: Connection) -> Connection:
         """The metadata.yaml connection that a storage file's connection belongs to.
@@ -122,21 +129,26 @@ class BagSource:
         self.connections.append(file_conn)
         return file_conn
 
-    def _raw_messages(self) -> Iterator[tuple[Connection, int, bytes]]:
+    def _raw_messages(self, connections: list[Connection] | None) -> Iterator[tuple[Connection, int, bytes]]:
         if not self._file_maps:
-            yield from self.reader.messages()
+            yield from self.reader.messages(connections=connections) if connections else self.reader.messages()
             return
         # File compression was undone into a temporary copy when the reader opened; message
         # compression is undone here, as rosbags' folder reader would.
         per_message = self.format.compression == "message"
         for storage, mapping in zip(self.reader.storage.storages, self._file_maps, strict=True):
             for conn, timestamp, data in storage.messages(storage.connections):
-                yield mapping[conn.id], timestamp, zstd.decompress(data) if per_message else data
+                conn = mapping[conn.id]
+                if connections is None or conn in connections:
+                    yield conn, timestamp, zstd.decompress(data) if per_message else data
 
-    def messages(self) -> Iterator[tuple[Connection, int, bytes]]:
-        """All messages, raw. A failure inside the reader (truncated chunk, garbage bytes) becomes
-        a BagError naming the bag; errors of the caller's own code pass through unchanged."""
-        stream = self._raw_messages()
+    def messages(self, connections: list[Connection] | None = None) -> Iterator[tuple[Connection, int, bytes]]:
+        """All messages (or those of `connections`), raw. A failure inside the reader (truncated
+        chunk, garbage bytes) becomes a BagError naming the bag; errors of the caller's own code
+        pass through unchanged."""
+        if connections is not None and not connections:
+            return
+        stream = self._raw_messages(connections)
         while True:
             try:
                 item = next(stream)
@@ -182,6 +194,73 @@ def _metadata(path: Path) -> dict:
     except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
         raise BagError(f"cannot read {path / 'metadata.yaml'}: {_why(e)}") from e
     return info if isinstance(info, dict) else {}
+
+
+def _embedded_metadata(path: Path, storage: str | None) -> dict:
+    """The rosbag2 metadata a storage file embeds (rosbag2 and rosbags write it on close: the
+    sqlite3 `metadata` table, the mcap metadata record "rosbag2"); {} when there is none."""
+    try:
+        text = _sqlite3_metadata(path) if storage == "sqlite3" else _mcap_metadata(path)
+        info = yaml.safe_load(text) if text else None
+    except (OSError, ValueError, struct.error, yaml.YAMLError, sqlite3.Error):
+        return {}
+    if isinstance(info, dict) and isinstance(info.get("rosbag2_bagfile_information"), dict):
+        info = info["rosbag2_bagfile_information"]
+    return info if isinstance(info, dict) else {}
+
+
+def _sqlite3_metadata(path: Path) -> str | None:
+    db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    try:
+        row = db.execute("SELECT metadata FROM metadata ORDER BY rowid DESC LIMIT 1").fetchone()
+    except sqlite3.OperationalError:  # no metadata table (bags before ROS 2 Iron)
+        return None
+    finally:
+        db.close()
+    return row[0] if row else None
+
+
+def _mcap_metadata(path: Path) -> str | None:
+    """serialized_metadata of the mcap metadata record named "rosbag2", found through the
+    summary's metadata index."""
+    with path.open("rb") as f:
+        f.seek(-37, 2)  # footer record (opcode, length, summary start, summary offset start, crc) + magic
+        footer = f.read(37)
+        if footer[0] != 0x02:
+            return None
+        (summary_start,) = struct.unpack_from("<Q", footer, 9)
+        if not summary_start:
+            return None
+        f.seek(summary_start)
+        summary = f.read(max(0, path.stat().st_size - 37 - summary_start))
+        pos = 0
+        while pos + 9 <= len(summary):
+            op, (n,) = summary[pos], struct.unpack_from("<Q", summary, pos + 1)
+            body = summary[pos + 9 : pos + 9 + n]
+            pos += 9 + n
+            if op != 0x0D:  # metadata index: offset, length, name
+                continue
+            offset, length = struct.unpack_from("<QQ", body)
+            if _mcap_string(body, 16)[0] != "rosbag2":
+                continue
+            f.seek(offset)
+            record = f.read(length)
+            if not record or record[0] != 0x0C:
+                return None
+            _, i = _mcap_string(record, 9)  # the record's name
+            (size,) = struct.unpack_from("<I", record, i)
+            i, end = i + 4, i + 4 + size
+            while i < end:
+                key, i = _mcap_string(record, i)
+                value, i = _mcap_string(record, i)
+                if key == "serialized_metadata":
+                    return value
+    return None
+
+
+def _mcap_string(buf: bytes, i: int) -> tuple[str, int]:
+    (n,) = struct.unpack_from("<I", buf, i)
+    return buf[i + 4 : i + 4 + n].decode("utf-8", "replace"), i + 4 + n
 
 
 def _mcap_chunked(storages) -> bool:

@@ -1,10 +1,15 @@
 """`inspire bag verify INPUT OUTPUT`: is OUTPUT a faithful, sanitized copy of INPUT?
 
-Checked: the same topics, types, definitions, hashes and QoS (or callerid/latching); the same
-message counts and log timestamps per topic; non-image messages byte-identical; image messages
-with the same header, size and encoding/format. With the sanitize report (--report) also: every
-frame that differs is listed there, its changed pixels lie inside the reported instance boxes,
-blanked frames are black and dropped frames are absent.
+Checked: OUTPUT carries the marker of `inspire bag sanitize` (see `marker`) and it names INPUT
+(the digest of INPUT's messages) and, given --report, that report; the same topics, types,
+definitions, hashes and QoS (or callerid/latching), less the topics the run excluded; the same
+message counts and log timestamps per topic; non-image messages byte-identical; no topic in
+OUTPUT that nests an image, carries encoded pictures or video, or mixes an image type with
+another; image messages with the same header, size and encoding/format; every image frame kept
+as it was fully read (exactly step x height bytes, zero row padding, bytes that fit the encoding
+label, within max_frame_pixels; no compressed metadata or trailing bytes). With the sanitize
+report (--report) also: every frame that differs is listed there, its changed pixels lie inside
+the reported instance boxes, blanked frames are black and dropped frames are absent.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ import numpy as np
 from rosbags.interfaces import Connection
 
 from ..io import encodings
-from ..io.image_msgs import raw_image
-from .definitions import default_typestore, image_typestore, is_image
+from ..io.image_msgs import raw_image, unread_bytes
+from . import marker as marker_mod
+from .definitions import canonical, check_type, default_typestore, image_typestore, is_image
 from .errors import BagError
 from .images import ImageCodec
+from .report import ANONYMIZE, EXCLUDED, IMAGE_NOT_SELECTED, OLD_MARKER
 from .source import BagSource
 
 # Payload pixels are compared, so a change stays where it was made; one pixel of slack covers a
@@ -72,27 +79,112 @@ def load_report(path: Path) -> dict:
 def verify(src: Path, dst: Path, report: dict | None = None) -> VerifyResult:
     result = VerifyResult(str(src), str(dst))
     with BagSource(src) as a, BagSource(dst) as b:
-        result.checks += _compare_connections(a.connections, b.connections, a.format.kind == b.format.kind)
+        ros1 = b.format.kind == "rosbag1"
+        marker, why_not = _read_marker(b)
+        roles = _roles(marker, report)
+        left_out = {t for t, r in roles.items() if r in (EXCLUDED, OLD_MARKER)}
+        ins = [c for c in a.connections if not marker_mod.is_marker_connection(c, a.format.kind == "rosbag1")]
+        outs = [c for c in b.connections if not marker_mod.is_marker_connection(c, ros1)]
+        result.checks += _compare_connections(ins, outs, a.format.kind == b.format.kind, left_out)
         if a.format.kind != b.format.kind:
             result.checks.append(Check("format", False, f"input is {a.format.kind}, output is {b.format.kind}"))
             return result
-        streams = _Streams(a, b, report)
+        result.checks.append(_content_check(outs, ros1))
+        streams = _Streams(a, b, report, roles, marker)
         streams.run()
+        result.checks.append(_marker_check(marker, why_not, streams.input_sha256(), report, roles))
         result.checks += streams.checks()
     return result
 
 
-def _compare_connections(ins: list[Connection], outs: list[Connection], same_kind: bool) -> list[Check]:
+def _read_marker(b: BagSource) -> tuple[dict | None, str | None]:
+    if b.format.kind != "rosbag1":
+        return marker_mod.parse(b.custom_data.get(marker_mod.MARKER_KEY))
+    conns = [c for c in b.connections if marker_mod.is_marker_connection(c, True)]
+    for _, _, data in b.messages(conns):
+        return marker_mod.parse(marker_mod.ros1_string(data))
+    return marker_mod.parse(None)
+
+
+def _roles(marker: dict | None, report: dict | None) -> dict[str, str]:
+    """Each topic's role in the run: from the marker, else from the report, else unknown ({})."""
+    if marker is not None:
+        return {str(t): str(r) for t, r in marker["topics"].items()}
+    if report is not None:
+        return {t["topic"]: t.get("role", "") for t in report.get("topics", []) if isinstance(t, dict)}
+    return {}
+
+
+def _marker_check(
+    marker: dict | None, why_not: str | None, input_sha256: str, report: dict | None, roles: dict[str, str]
+) -> Check:
+    if marker is None:
+        where = "metadata custom_data" if why_not == "no marker" else "its marker"
+        return Check(
+            "sanitized",
+            False,
+            f"output has {why_not} ({marker_mod.MARKER_KEY} in rosbag2 {where}, topic {marker_mod.MARKER_TOPIC} in "
+            "ROS 1): it was not written by `inspire bag sanitize` (or by a version before the marker)",
+        )
+    problems = []
+    if marker.get("input_sha256") != input_sha256:
+        problems.append("the marker names another input (digest of the input's messages differs)")
+    if report is not None and marker.get("report_sha256") != marker_mod.report_sha256(report):
+        problems.append("the report is not the one this output was written with")
+    if problems:
+        return Check("sanitized", False, "; ".join(problems))
+    detail = f"written by {marker.get('tool', '?')} from this input"
+    if report is not None:
+        detail += " with this report"
+    anonymized = sorted(t for t, r in roles.items() if r == ANONYMIZE)
+    detail += f"; {len(anonymized)} image topic(s) anonymized"
+    for role, what in ((IMAGE_NOT_SELECTED, "image topics NOT anonymized (--topics)"), (EXCLUDED, "excluded")):
+        named = sorted(t for t, r in roles.items() if r == role)
+        if named:
+            detail += f"; {what}: {', '.join(named)}"
+    return Check("sanitized", True, detail)
+
+
+def _content_check(outs: list[Connection], ros1: bool) -> Check:
+    """What sanitize refuses must not be in an output: nested images, encoded media, a topic
+    that mixes an image type with another."""
+    bundled = default_typestore(ros1)
+    problems, types = [], defaultdict(set)
+    for conn in outs:
+        types[conn.topic].add(canonical(conn.msgtype))
+        try:
+            check = check_type(conn, bundled)
+        except BagError as e:
+            problems.append(f"{conn.topic}: definition unreadable ({str(e)[:80]})")
+            continue
+        if check.embedded_images:
+            problems.append(f"{conn.topic} ({conn.msgtype}) nests {', '.join(check.embedded_images)}")
+        if check.encoded_media:
+            problems.append(f"{conn.topic} carries encoded pictures or video ({'; '.join(check.encoded_media)})")
+    for topic, msgtypes in sorted(types.items()):
+        if len(msgtypes) > 1 and any(is_image(m) for m in msgtypes):
+            problems.append(f"{topic} mixes {', '.join(sorted(msgtypes))}")
+    detail = "no nested images, encoded media or mixed image topics" if not problems else "; ".join(problems[:5])
+    return Check("content", not problems, detail)
+
+
+def _compare_connections(
+    ins: list[Connection], outs: list[Connection], same_kind: bool, left_out: set[str] = frozenset()
+) -> list[Check]:
     topics_in = {c.topic: c.msgtype for c in ins}
     topics_out = {c.topic: c.msgtype for c in outs}
-    missing, extra = sorted(topics_in.keys() - topics_out), sorted(topics_out.keys() - topics_in)
+    missing = sorted(topics_in.keys() - topics_out.keys() - left_out)
+    extra = sorted(topics_out.keys() - topics_in.keys())
+    kept = sorted(left_out & topics_out.keys())
     checks = [
         Check(
             "topics",
-            not missing and not extra,
+            not missing and not extra and not kept,
             f"{len(topics_in)} topic(s)"
+            + (f", {len(left_out & topics_in.keys())} excluded by the run" if left_out & topics_in.keys() else "")
             + (f"; missing in output: {', '.join(missing)}" if missing else "")
-            + (f"; not in input: {', '.join(extra)}" if extra else ""),
+            + (f"; not in input: {', '.join(extra)}" if extra else "")
+            + (f"; excluded by the run but in the output: {', '.join(kept)}" if kept else ""),
         )
     ]
     wrong_type = [f"{t} ({m} -> {topics_out[t]})" for t, m in topics_in.items() if topics_out.get(t, m) != m]
@@ -137,6 +229,7 @@ class _TopicTally:
     messages_in: int = 0
     messages_out: int = 0
     dropped: int = 0
+    excluded: int = 0  # the topic was left out by the run (--exclude-topics)
     changed: int = 0  # image messages whose bytes differ
     problems: Counter = field(default_factory=Counter)
     example: dict = field(default_factory=dict)  # problem -> first (index, timestamp)
@@ -149,22 +242,38 @@ class _TopicTally:
 class _Streams:
     """Reads both bags side by side, pairing messages per topic in order."""
 
-    def __init__(self, a: BagSource, b: BagSource, report: dict | None):
+    def __init__(
+        self, a: BagSource, b: BagSource, report: dict | None, roles: dict[str, str], marker: dict | None = None
+    ):
         self.a, self.b, self.report = a, b, report
-        ros1 = a.format.kind == "rosbag1"
-        bundled = default_typestore(ros1)
-        self.codecs: dict[str, ImageCodec] = {}
+        self.ros1 = a.format.kind == "rosbag1"
+        bundled = default_typestore(self.ros1)
+        self.codecs: dict[tuple[str, str], ImageCodec] = {}  # (topic, type): a mixed topic has one per type
+        self.image_topics: set[str] = set()
         for conn in a.connections:
-            if is_image(conn.msgtype) and conn.topic not in self.codecs:
-                self.codecs[conn.topic] = ImageCodec(conn, image_typestore(conn, bundled), ros1)
+            key = (conn.topic, canonical(conn.msgtype))
+            if is_image(conn.msgtype) and key not in self.codecs:
+                try:
+                    self.codecs[key] = ImageCodec(conn, image_typestore(conn, bundled), self.ros1)
+                except BagError:  # unreadable definition: its frames are reported unreadable
+                    continue
+                self.image_topics.add(conn.topic)
         self.records: dict[tuple[str, int], dict] = {}
+        self.roles = roles
         self.anonymized_topics: set[str] | None = None
+        if roles:
+            self.anonymized_topics = {t for t, r in roles.items() if r == ANONYMIZE}
+        self.left_out = {t for t, r in roles.items() if r in (EXCLUDED, OLD_MARKER)}
         if report is not None:
             self.records = {(f["topic"], int(f["index"])): f for f in report.get("frames", [])}
-            self.anonymized_topics = {t["topic"] for t in report.get("topics", []) if t.get("role") == "anonymize"}
+        self.max_pixels = marker.get("max_frame_pixels") if marker is not None else None
+        self.digest = marker_mod.InputDigest()
         self.tally: dict[str, _TopicTally] = {}
         self.pending_in: dict[str, deque] = defaultdict(deque)
         self.pending_out: dict[str, deque] = defaultdict(deque)
+
+    def input_sha256(self) -> str:
+        return self.digest.hexdigest()
 
     def _tally(self, conn: Connection) -> _TopicTally:
         return self.tally.setdefault(conn.topic, _TopicTally(conn.msgtype))
@@ -173,17 +282,24 @@ class _Streams:
         for item_in, item_out in zip_longest(self.a.messages(), self.b.messages()):
             if item_in is not None:
                 conn, timestamp, data = item_in
+                self.digest.add(conn, timestamp, data)
+                if marker_mod.is_marker_connection(conn, self.ros1):
+                    continue  # an input's own marker is not copied
                 tally = self._tally(conn)
                 index = tally.messages_in
                 tally.messages_in += 1
                 record = self.records.get((conn.topic, index))
-                if record is not None and record.get("status") == "dropped":
+                if conn.topic in self.left_out:
+                    tally.excluded += 1
+                elif record is not None and record.get("status") == "dropped":
                     tally.dropped += 1
                 else:
-                    self.pending_in[conn.topic].append((index, timestamp, bytes(data)))
+                    self.pending_in[conn.topic].append((index, timestamp, bytes(data), canonical(conn.msgtype)))
                 self._drain(conn.topic)
             if item_out is not None:
                 conn, timestamp, data = item_out
+                if marker_mod.is_marker_connection(conn, self.ros1):
+                    continue
                 self._tally(conn).messages_out += 1
                 self.pending_out[conn.topic].append((timestamp, bytes(data)))
                 self._drain(conn.topic)
@@ -191,42 +307,63 @@ class _Streams:
     def _drain(self, topic: str) -> None:
         ins, outs = self.pending_in[topic], self.pending_out[topic]
         while ins and outs:
-            index, t_in, data_in = ins.popleft()
+            index, t_in, data_in, msgtype = ins.popleft()
             t_out, data_out = outs.popleft()
-            self._compare(topic, index, t_in, data_in, t_out, data_out)
+            self._compare(topic, msgtype, index, t_in, data_in, t_out, data_out)
 
-    def _compare(self, topic: str, index: int, t_in: int, data_in: bytes, t_out: int, data_out: bytes) -> None:
+    def _compare(
+        self, topic: str, msgtype: str, index: int, t_in: int, data_in: bytes, t_out: int, data_out: bytes
+    ) -> None:
         tally = self.tally[topic]
         if t_in != t_out:
             tally.problem("log timestamp differs", index, t_in)
+        codec = self.codecs.get((topic, msgtype))
         if data_in == data_out:
             record = self.records.get((topic, index))
             if record is not None and record.get("status") in ("anonymized", "blanked"):
                 tally.problem(f"frame reported {record['status']} is identical to the input", index, t_in)
+            elif codec is not None and (self.anonymized_topics is None or topic in self.anonymized_topics):
+                unread = self._unread(codec, data_in)
+                if unread:
+                    what = f"frame kept as it was carries bytes the anonymizer never read ({unread})"
+                    tally.problem(what, index, t_in)
             return
-        codec = self.codecs.get(topic)
         if codec is None:
             tally.problem("non-image message bytes differ", index, t_in)
             return
         tally.changed += 1
         if self.anonymized_topics is not None and topic not in self.anonymized_topics:
-            tally.problem("image changed on a topic the report did not anonymize", index, t_in)
-        for problem in _image_problems(codec, data_in, data_out, self.records.get((topic, index)), self.report):
+            tally.problem("image changed on a topic the run did not anonymize", index, t_in)
+        record = self.records.get((topic, index))
+        for problem in _image_problems(codec, data_in, data_out, record, self.report):
             tally.problem(problem, index, t_in)
+        if record is not None and record.get("status") == "anonymized":
+            unread = self._unread(codec, data_out)
+            if unread:
+                tally.problem(f"anonymized frame carries bytes the anonymizer never read ({unread})", index, t_in)
+
+    def _unread(self, codec: ImageCodec, data: bytes) -> str | None:
+        try:
+            msg = codec.deserialize(data)
+        except Exception:  # noqa: BLE001
+            return "it cannot be deserialized"
+        unread = unread_bytes(msg, codec.compressed, self.max_pixels)
+        return None if unread is None else unread.split(": ", 1)[0][:160]
 
     def checks(self) -> list[Check]:
         counts, messages, images = [], [], []
         for topic, t in sorted(self.tally.items()):
-            expected_out = t.messages_in - t.dropped
+            expected_out = t.messages_in - t.dropped - t.excluded
             if t.messages_out != expected_out:
                 dropped = f" - {t.dropped} dropped" if t.dropped else ""
+                dropped += f" - {t.excluded} excluded" if t.excluded else ""
                 counts.append(f"{topic}: {t.messages_in} in{dropped}, {t.messages_out} out")
             for what, n in t.problems.items():
                 index, stamp = t.example[what]
                 line = f"{topic}: {what} ({n}x, first at message {index}, t={stamp})"
-                (images if topic in self.codecs else messages).append(line)
+                (images if topic in self.image_topics else messages).append(line)
         total_in = sum(t.messages_in for t in self.tally.values())
-        n_images = sum(t.messages_in for topic, t in self.tally.items() if topic in self.codecs)
+        n_images = sum(t.messages_in for topic, t in self.tally.items() if topic in self.image_topics)
         changed = sum(t.changed for t in self.tally.values())
         dropped = sum(t.dropped for t in self.tally.values())
         attribution = (

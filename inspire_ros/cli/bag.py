@@ -31,6 +31,11 @@ def _overrides(args) -> dict:
     return {k: v for k, v in (("method", args.method), ("seed", args.seed)) if v is not None}
 
 
+def _excluded(args) -> tuple[str, ...]:
+    """--exclude-topics T ...: topics left out of the output (encoded video, say)."""
+    return tuple(getattr(args, "exclude_topics", None) or ())
+
+
 def _note(text: str) -> None:
     print(f"inspire: note: {text}", file=sys.stderr)
 
@@ -53,6 +58,7 @@ def _sanitize(args) -> int:
         force=args.force,
         progress=not args.quiet,
         resume=args.resume,
+        exclude_topics=_excluded(args),
     )
     report = sanitize(src, dst, Anonymizer(cfg), options, notify=_note)
     if report_path:
@@ -96,6 +102,7 @@ def _sanitize_many(args) -> int:
         compression=args.compression,
         force=args.force,
         resume=args.resume,  # per bag: only where an interrupted run left its journal
+        exclude_topics=_excluded(args),
     )
     settings = BatchSettings(config, tuple(overrides.items()), options)
     bar = tqdm(total=len(jobs), unit="bag", desc=Path(args.out).name, disable=args.quiet)

@@ -9,10 +9,21 @@ import sys
 import threading
 
 from ..config import METHODS, ConfigError
-from ..io.media import MediaError
+from ..io.media import MediaError, os_error_message, shown_path
 from ..model_store import ModelError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_FRAMES_FAILED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports it
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--seed", type=int, help="seed for reproducible output (default: fresh entropy)")
     a.add_argument("--audit", help="write a per-frame JSON audit of replaced instances here")
     a.add_argument("--force", action="store_true", help="overwrite an existing output")
-    a.add_argument("--max-frames", type=int, help="stop after this many frames (videos)")
+    a.add_argument("--max-frames", type=_positive_int, help="stop after this many frames (videos)")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
 
     b = sub.add_parser("bench", help="per-stage timing on a video, chain vs detector alone")
@@ -79,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     gs.add_argument("--config", help="YAML config (default: config/default.yaml)")
     topics_help = "image topics to anonymize, after INPUT OUTPUT (default: every image topic)"
     gs.add_argument("--topics", nargs="+", metavar="T", help=topics_help)
+    exclude_help = "topics to leave out of the output (e.g. encoded video the sanitizer cannot anonymize)"
+    gs.add_argument("--exclude-topics", nargs="+", metavar="T", help=exclude_help)
     gs.add_argument("--storage", choices=["sqlite3", "mcap"], help="rosbag2 output storage (default: the input's)")
     gs.add_argument("--compression", choices=["none", "zstd"], help="output compression (default: the input's)")
     gs.add_argument("--report", metavar="FILE.json", help="write per-topic counts and per-frame records here")
@@ -96,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     gm.add_argument("--out", required=True, help="output folder: OUT/<input name> and OUT/<input name>.report.json")
     gm.add_argument("--config", help="YAML config (default: config/default.yaml)")
     gm.add_argument("--topics", nargs="+", metavar="T", help=topics_help)
+    gm.add_argument("--exclude-topics", nargs="+", metavar="T", help=exclude_help)
     gm.add_argument("--storage", choices=["sqlite3", "mcap"], help="rosbag2 output storage (default: the input's)")
     gm.add_argument("--compression", choices=["none", "zstd"], help="output compression (default: the input's)")
     gm.add_argument("--force", action="store_true", help="redo bags whose output exists")
@@ -201,9 +215,38 @@ def main(argv: list[str] | None = None) -> int:
 
             return run(args)
     except (ConfigError, ModelError, MediaError, FileExistsError) as e:
-        print(f"inspire: error: {e}", file=sys.stderr)
+        print(f"inspire: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as e:
+        # A file system refusal not met where it was expected (a read-only or full output
+        # folder under `bag sanitize`, ...): the problem and the fix, not a traceback.
+        what = f"cannot access {shown_path(e.filename)}" if e.filename else "file system error"
+        print(f"inspire: error: {_one_line(os_error_message(e, what))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("inspire: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ImportError as e:
+        if not _interrupted(e):  # a broken installation: the traceback is what helps
+            raise
+        print("inspire: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_ERROR
+
+
+def _interrupted(e: BaseException | None) -> bool:
+    """Ctrl-C during an extension module's import comes back as an ImportError caused by it."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _one_line(e: object) -> str:
+    return " ".join(str(e).split())
 
 
 if __name__ == "__main__":

@@ -5,9 +5,15 @@ carry the same fields (Image: encoding, height, width, step, is_bigendian, data;
 format, data), and the caller says how to make a copy of a message with new pixel bytes.
 
 The message keeps its type, header, size, encoding/format and step; only pixel bytes change.
-A frame with nothing to replace keeps its original message. A frame that cannot be decoded,
+A frame with nothing to replace keeps its original message, but only when every byte of its
+payload was read: row padding that is not zero, JPEG/PNG metadata (an EXIF thumbnail is a
+second picture) or bytes after the end of a compressed image are removed first (the frame then
+counts as anonymized, with `scrubbed` saying what went). A frame that cannot be decoded,
 anonymized or re-encoded is never passed through: it becomes a black frame of the same size and
-encoding, or is dropped (config `on_error: drop`, or when not even a blank can be made).
+encoding, or is dropped (config `on_error: drop`, or when not even a blank can be made). Refused
+before decoding, like an undecodable frame: a raw payload that is not exactly step x height
+bytes, a frame larger than `max_frame_pixels` (judged from its header), and a raw payload whose
+bytes do not fit its encoding label (`encodings.check_layout`).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class Anonymized:
     label: str  # Image.encoding or CompressedImage.format
     instances: list[Instance] = field(default_factory=list)
     error: str | None = None
+    scrubbed: str | None = None  # what was removed from a frame whose pixels stayed (padding, metadata)
 
 
 def replaced_mask(shape: tuple[int, int], instances: list[Instance]) -> np.ndarray:
@@ -63,10 +70,56 @@ def label_of(msg, compressed: bool) -> str:
     return str(msg.format if compressed else msg.encoding)
 
 
-def decode(msg, compressed: bool) -> np.ndarray:
+def decode(msg, compressed: bool, max_pixels: int | None = None) -> np.ndarray:
+    """The message's pixels as BGR, refused (EncodingError) when larger than `max_pixels` (from
+    the header, before decoding) or, for raw images, when the payload is not exactly step x height
+    bytes or its bytes do not fit its encoding label."""
     if compressed:
-        return encodings.decode_compressed(msg.format, msg.data)
-    return encodings.to_bgr(raw_image(msg))
+        return encodings.decode_compressed(msg.format, msg.data, max_pixels)
+    image = raw_image(msg)
+    encodings.check_pixels(image.width, image.height, max_pixels, image.encoding)
+    encodings.check_layout(image)  # reads a sample of the bytes: before the frame is allocated
+    return encodings.to_bgr(image)
+
+
+def scrub(msg, compressed: bool, jpeg_quality: int = 90) -> tuple[bytes, str] | None:
+    """(payload, what was removed) when the message carries bytes its decoder does not read (row
+    padding that is not zero; compressed metadata or trailing bytes), None when it does not. A
+    compressed image that would decode differently without them is re-encoded from its pixels."""
+    if not compressed:
+        image = raw_image(msg)
+        if not encodings.has_padding_bytes(image):
+            return None
+        return encodings.zero_padding(image).data, "row padding zeroed"
+    try:
+        found = encodings.scrub_compressed(msg.format, msg.data)
+    except encodings.EncodingError as e:  # decodable, but not a structure we can follow
+        found = (b"", [f"unparsed structure ({e})"])
+    if found is None:
+        return None
+    data, removed = found
+    what = "removed " + ", ".join(removed)
+    if not data or not encodings.same_pixels(msg.format, msg.data, data):
+        return encodings.reencode_compressed(msg.format, msg.data, jpeg_quality), what + "; re-encoded"
+    return data, what
+
+
+def unread_bytes(msg, compressed: bool, max_pixels: int | None = None) -> str | None:
+    """Why the message, copied as it is, would carry bytes the anonymizer never saw (None: it
+    would not). The checks `ImageStream` makes before it keeps a message unchanged, without
+    decoding: for `inspire bag verify`."""
+    try:
+        if compressed:
+            height, width = encodings.compressed_size(msg.format, msg.data)
+            encodings.check_pixels(width, height, max_pixels, "compressed")
+            found = encodings.scrub_compressed(msg.format, msg.data)
+            return None if found is None else ", ".join(found[1])
+        image = raw_image(msg)
+        encodings.check_pixels(image.width, image.height, max_pixels, image.encoding)
+        encodings.check_layout(image)
+        return "row padding that is not zero" if encodings.has_padding_bytes(image) else None
+    except encodings.EncodingError as e:
+        return str(e)
 
 
 class ImageStream:
@@ -108,7 +161,7 @@ class ImageStream:
         self.index = index + 1
         label = label_of(msg, self.compressed)
         try:
-            frame = decode(msg, self.compressed)
+            frame = decode(msg, self.compressed, anonymizer.cfg.max_frame_pixels)
             self.last_size = frame.shape[:2]
         except Exception as e:  # noqa: BLE001 - fail closed
             return self._fail(msg, label, f"cannot decode: {why(e)}", anonymizer)
@@ -119,7 +172,13 @@ class ImageStream:
         if error is not None:
             return self._fail(msg, label, f"cannot anonymize: {error}", anonymizer)
         if not instances and np.array_equal(out, frame):
-            return Anonymized(msg, UNCHANGED, label)
+            try:
+                cleaned = scrub(msg, self.compressed, self.jpeg_quality)
+                if cleaned is None:
+                    return Anonymized(msg, UNCHANGED, label)
+                return Anonymized(self.with_data(msg, cleaned[0]), ANONYMIZED, label, scrubbed=cleaned[1])
+            except Exception as e:  # noqa: BLE001 - fail closed
+                return self._fail(msg, label, f"cannot clean: {why(e)}", anonymizer)
         try:
             replaced = replaced_mask(frame.shape[:2], instances)
             out_msg = self.with_data(msg, self._encode(msg, out, frame, replaced))

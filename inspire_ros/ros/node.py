@@ -15,6 +15,7 @@ published blank or not at all (`on_error`), never as it came in.
 from __future__ import annotations
 
 import array
+import re
 import sys
 import threading
 import time
@@ -30,7 +31,9 @@ from rcl_interfaces.msg import (
     ParameterType,
     SetParametersResult,
 )
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -56,6 +59,7 @@ _ROS_TYPES = {
     P.STR_LIST: ParameterType.PARAMETER_STRING_ARRAY,
 }
 _UNSET_TYPES = {P.STR_LIST: Parameter.Type.STRING_ARRAY}
+RCLError = _rclpy.RCLError
 
 
 @dataclass(eq=False)  # identity: cameras are looked up by object
@@ -167,6 +171,7 @@ class AnonymizerNode(LifecycleNode):
             cfg = self._config_from_params()
             self.anonymizer = Anonymizer(cfg)
         except Exception as e:  # noqa: BLE001 - report why and stay unconfigured
+            self.configure_error = e  # main() tells a bad config (exit 2) from other failures
             self.get_logger().error(f"configure failed: {why(e)}")
             self.anonymizer = None
             return TransitionCallbackReturn.FAILURE
@@ -325,6 +330,7 @@ class AnonymizerNode(LifecycleNode):
             cam.stats.latency_ms.append((time.monotonic() - received) * 1000)
         if result.status == ANONYMIZED:
             cam.stats.anonymized += 1
+            cam.stats.scrubbed += bool(result.scrubbed) and not result.instances
         elif result.status == UNCHANGED:
             cam.stats.unchanged += 1
         elif result.status == BLANKED:
@@ -385,6 +391,7 @@ class AnonymizerNode(LifecycleNode):
                 received=cam.stats.received,
                 published=cam.stats.published,
                 anonymized=cam.stats.anonymized,
+                scrubbed=cam.stats.scrubbed,
                 unchanged=cam.stats.unchanged,
                 stale_dropped=cam.stats.stale,
                 failed=cam.stats.failed,
@@ -457,14 +464,33 @@ def _with_compressed(msg: CompressedImage, payload: bytes) -> CompressedImage:
     return out
 
 
+EXIT_FAILED, EXIT_BAD_CONFIG = 1, 2
+
+
+def _error(text: str) -> None:
+    """One line on stderr (rosout is not up yet, or no longer)."""
+    print(f"anonymizer_node: error: {' '.join(text.split())}", file=sys.stderr)
+
+
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)  # handles SIGINT and SIGTERM: spin returns, we clean up below
+    """0: shut down by a signal; 2: a bad config file, parameter or --ros-args (one line says
+    which and why); 1: configure/activate failed otherwise (a missing or tampered model)."""
+    try:
+        rclpy.init(args=args)  # handles SIGINT and SIGTERM: spin returns, we clean up below
+    except RCLError as e:  # an unparsable --ros-args rule or --params-file
+        reason = re.sub(r", at \S+:\d+", "", str(e))
+        _error(f"cannot start: {reason}")
+        return EXIT_BAD_CONFIG if "parse" in reason else EXIT_FAILED
     try:
         node = AnonymizerNode()
     except ConfigError as e:
-        print(f"anonymizer_node: {e}", file=sys.stderr)
+        _error(str(e))
         rclpy.try_shutdown()
-        return 2
+        return EXIT_BAD_CONFIG
+    except ParameterException as e:  # a parameter of the wrong type or out of its range
+        _error(f"bad parameter: {e}")
+        rclpy.try_shutdown()
+        return EXIT_BAD_CONFIG
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     code = 0
@@ -473,8 +499,10 @@ def main(args: list[str] | None = None) -> int:
             ok = node.trigger_configure() == TransitionCallbackReturn.SUCCESS
             ok = ok and node.trigger_activate() == TransitionCallbackReturn.SUCCESS
             if not ok:
+                # A config key only a block checks (its params) is still a bad config: exit 2.
+                bad_config = isinstance(getattr(node, "configure_error", None), ConfigError)
                 node.get_logger().fatal("autostart failed (see the error above); exiting")
-                code = 1
+                code = EXIT_BAD_CONFIG if bad_config else EXIT_FAILED
         if code == 0:
             executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):

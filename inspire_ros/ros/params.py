@@ -114,6 +114,16 @@ PARAMS: tuple[ParamSpec, ...] = (
         choices=("blank", "drop"),
     ),
     ParamSpec(
+        "max_frame_pixels",
+        INT,
+        "a frame whose header declares more pixels (width x height) fails closed without being decoded",
+        live=True,
+        config_key="max_frame_pixels",
+        lo=1,
+        hi=2**40,
+        step=1,
+    ),
+    ParamSpec(
         "detector.score_threshold",
         FLOAT,
         "minimum detector confidence",

@@ -15,6 +15,7 @@ class CameraStats:
     stale: int = 0  # replaced in the latest-frame slot before the worker took them
     published: int = 0  # anonymized, unchanged (nothing to replace) or blank frames sent
     anonymized: int = 0
+    scrubbed: int = 0  # of anonymized: only row padding zeroed or compressed metadata removed
     unchanged: int = 0
     blanked: int = 0  # failed frames sent as a blank
     dropped_on_error: int = 0  # failed frames not sent at all

@@ -43,3 +43,16 @@ class Receipt:
             "longest_gap": max(self.gaps_filled, default=0),
             "tracker_resets": dict(self.resets),
         }
+
+
+def coverage_line(receipt: dict, preset: str | None) -> str:
+    """One line for a person: what the tracker added to what the detector found."""
+    by_source: Counter = Counter()
+    for per_source in receipt["instances"].values():
+        by_source.update(per_source)
+    added = ", ".join(f"{by_source[s]} {s}" for s in SOURCES[1:] if by_source[s]) or "nothing"
+    return (
+        f"coverage ({preset or 'no preset'}): {by_source['detected']} detected, by tracks {added}; "
+        f"{receipt['tracks']} track(s), {receipt['frames_covered_by_tracks']} frame(s) covered by tracks, "
+        f"{receipt['gaps_filled']} gap(s) filled (longest {receipt['longest_gap']} frames)"
+    )

@@ -38,8 +38,9 @@ def test_sanitize_report_and_verify(tmp_path, capsys):
     assert main(["bag", "verify", str(src), str(out), "--report", str(report_path)]) == 0
     printed = capsys.readouterr().out
     assert "verify PASSED" in printed and "FAIL" not in printed
-    assert main(["bag", "verify", str(src), str(src)]) == 0  # a bag is a faithful copy of itself
-    capsys.readouterr()
+    # A bag is a faithful copy of itself, but not a sanitized one: it carries no sanitize marker.
+    assert main(["bag", "verify", str(src), str(src)]) == 1
+    assert "FAIL sanitized: output has no marker" in capsys.readouterr().out
     other = write_camera_bag(tmp_path / "other", read_video_frames([10, 20]), BagSpec(storage="mcap"))
     assert main(["bag", "verify", str(src), str(other)]) == 1
     assert "verify FAILED" in capsys.readouterr().out

@@ -1,5 +1,7 @@
 """sensor_msgs Image/CompressedImage payloads <-> BGR frames, on real frames."""
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -155,3 +157,71 @@ def test_compressed_jpeg_keeps_codec_channels_and_size(default_cfg, vtest_frames
         assert back.shape == pixels.shape
     blank = encodings.blank_compressed("mono8; png compressed mono8", 10, 12)
     assert cv2.imdecode(np.frombuffer(blank, np.uint8), cv2.IMREAD_UNCHANGED).shape == (10, 12)
+
+
+def test_layout_check_passes_real_frames_in_every_encoding(real_frames):
+    """No false alarms: real frames in each encoding, and grey frames that went through heavy JPEG
+    compression once (8x8 blocks at a period of 2 and 4)."""
+    for frame in real_frames:
+        frame = small(frame, 384)
+        for encoding in encodings.supported_encodings():
+            encodings.check_layout(encodings.encode_bgr(frame, encoding, step=None))
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        blocky = cv2.imdecode(cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, 5])[1], cv2.IMREAD_UNCHANGED)
+        encodings.check_layout(encodings.RawImage("mono8", *blocky.shape, blocky.shape[1], False, blocky.tobytes()))
+        encodings.check_layout(mono16_12bit(frame, big_endian=True))
+        shifted = (gray.astype(np.uint16) << 8).astype(">u2")  # 8-bit values in the high byte
+        encodings.check_layout(encodings.RawImage("mono16", *gray.shape, gray.shape[1] * 2, True, shifted.tobytes()))
+
+
+@pytest.mark.parametrize(
+    ("true", "label", "width_factor"),
+    [
+        ("bgr8", "mono8", 3),
+        ("rgb8", "8UC1", 3),
+        ("bgra8", "mono8", 4),
+        ("yuv422", "mono8", 2),
+        ("mono16", "mono8", 2),
+        ("bgr8", "bayer_rggb8", 3),
+        ("bgr8", "mono16", 1.5),
+        ("bgr8", "bgra8", 0.75),
+        ("bgr8", "yuv422", 1.5),
+    ],
+)
+def test_layout_check_refuses_bytes_under_a_wrong_label(true, label, width_factor, real_frames):
+    for frame in real_frames:
+        frame = small(frame, 384)
+        raw = encodings.encode_bgr(frame, true)
+        wrong = encodings.RawImage(label, raw.height, int(raw.width * width_factor), raw.step, False, raw.data)
+        with pytest.raises(encodings.EncodingError, match=f"does not look like {label}"):
+            encodings.check_layout(wrong)
+
+
+def test_layout_check_refuses_a_wrong_byte_order(real_frames):
+    for frame in real_frames:
+        image = mono16_12bit(small(frame, 384), big_endian=False)
+        with pytest.raises(encodings.EncodingError, match="byte order looks wrong"):
+            encodings.check_layout(dataclasses.replace(image, is_bigendian=True))
+
+
+def test_compressed_size_is_read_from_the_header(bus):
+    frame = small(bus, 200)
+    jpeg, png = cv2.imencode(".jpg", frame)[1].tobytes(), cv2.imencode(".png", frame)[1].tobytes()
+    assert encodings.compressed_size("jpeg", jpeg) == encodings.compressed_size("png", png) == frame.shape[:2]
+    # A JPEG header claiming 60000x60000 over a few bytes is refused before the decoder runs.
+    sof = jpeg.index(b"\xff\xc0")
+    bomb = jpeg[: sof + 5] + (60000).to_bytes(2, "big") * 2 + jpeg[sof + 9 :]
+    with pytest.raises(encodings.EncodingError, match="60000x60000 = 3600000000 pixels is larger than max_frame"):
+        encodings.decode_compressed("jpeg", bomb, max_pixels=33_177_600)
+
+
+def test_scrub_keeps_the_pixels_and_drops_exif_thumbnails(bus):
+    frame = small(bus, 200)
+    jpeg = cv2.imencode(".jpg", frame)[1].tobytes()
+    thumb = cv2.imencode(".jpg", small(bus, 40))[1].tobytes()  # the original, small: an EXIF thumbnail
+    app1 = b"\xff\xe1" + (len(thumb) + 8).to_bytes(2, "big") + b"Exif\x00\x00" + thumb
+    with_thumb = jpeg[:2] + app1 + jpeg[2:]
+    cleaned, removed = encodings.scrub_compressed("jpeg", with_thumb)
+    assert cleaned == jpeg and removed == ["APP1 (EXIF/XMP)"]
+    assert encodings.same_pixels("jpeg", with_thumb, cleaned)
+    assert encodings.scrub_compressed("jpeg", jpeg) is None  # OpenCV's own JPEGs: nothing to remove

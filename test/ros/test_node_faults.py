@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import array
 import os
 import shutil
 import signal
 import time
 
+import cv2
 import numpy as np
 import pytest
 import yaml
@@ -129,3 +131,97 @@ def test_signals_shut_the_node_down_cleanly(tmp_path, ros_client, sig):
     start = time.monotonic()
     assert proc.stop(sig) == 0, proc.log()
     assert time.monotonic() - start < 15 and "shutting down" in proc.log()
+
+
+def _raw(height: int, width: int, encoding: str, step: int, data: bytes, stamp: int) -> Image:
+    msg = Image(height=height, width=width, encoding=encoding, is_bigendian=0, step=step)
+    msg.header.frame_id = "camera"
+    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+    msg.data = array.array("B", data)
+    return msg
+
+
+def test_frames_the_node_cannot_fully_read_are_blanked_and_counted(tmp_path, ros_client):
+    """Issue 13 in the live node: a frame over max_frame_pixels, bytes past the declared image and
+    bytes under a wrong encoding label are published black and counted; row padding comes out
+    zeroed; max_frame_pixels changes live."""
+    cam = "strict/image_raw"
+    proc = NodeProcess(
+        {"cameras": [cam], "input_types": ["raw"], "method": "fill", "max_frame_pixels": 400_000}, tmp_path, "strict"
+    )
+    try:
+        proc.wait_log("active:")
+        pub = ros_client.publisher(Image, cam, reliable=True)
+        out = ros_client.subscribe(Image, f"{cam}/anonymized")
+        diag = ros_client.diagnostics()
+        ros_client.wait(lambda: pub.get_subscription_count() > 0, 30, "the node's subscription")
+        time.sleep(1.0)
+        big = read_video_frames([40])[0]  # 768x576 = 442,368 pixels
+        people = cv2.resize(big, (384, 288), interpolation=cv2.INTER_AREA)
+        row = 384 * 3
+        wide = np.concatenate([people, people[:, ::-1]], axis=1)  # a second picture in the padding
+        sent = {
+            1: _raw(576, 768, "bgr8", 768 * 3, big.tobytes(), 1),  # over max_frame_pixels
+            2: _raw(144, 384, "bgr8", row, people.tobytes(), 2),  # 144 rows declared over 288
+            3: _raw(288, 384 * 3, "mono8", row, people.tobytes(), 3),  # bgr8 bytes labelled mono8
+            4: _raw(288, 384, "bgr8", 2 * row, wide.tobytes(), 4),  # row padding holding a picture
+        }
+        for msg in sent.values():
+            pub.publish(msg)
+            time.sleep(0.6)
+        ros_client.wait(lambda: len(out.messages()) >= 4, 30, "four answers")
+        got = {m.header.stamp.nanosec: m for m in out.messages()}
+        for stamp in (1, 2, 3):
+            assert len(got[stamp].data) == len(sent[stamp].data) and not any(got[stamp].data), stamp
+        padded = np.frombuffer(got[4].data, np.uint8).reshape(288, 2 * row)
+        assert not padded[:, row:].any(), "the picture in the row padding was published"
+        time.sleep(1.5)
+        # The latest diagnostics of this node (the module's other node publishes on /diagnostics too).
+        values = next(v for d in reversed(diag.messages()) if (v := status_values(d, cam)))
+        assert int(values["blanked"]) == 3 and int(values["failed"]) == 3, values
+        assert int(values["published"]) == 4
+        # Live: a larger budget lets the big frame through, anonymized.
+        assert ros_client.set_parameters("strict", {"max_frame_pixels": 500_000}) == [(True, "")]
+        out.clear()
+        pub.publish(_raw(576, 768, "bgr8", 768 * 3, big.tobytes(), 5))
+        ros_client.wait(lambda: len(out.messages()) >= 1, 30, "an answer")
+        (answer,) = out.messages()
+        assert any(answer.data) and bytes(answer.data) != big.tobytes()
+        assert "larger than max_frame_pixels" in proc.log() and "does not look like mono8" in proc.log()
+    finally:
+        assert proc.stop() == 0, proc.log()
+
+
+def _bomb() -> str:
+    levels = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]
+    return "extractor:\n  params:\n" + "".join(f"    {line}\n" for line in levels) + "method: *l9\n"
+
+
+def test_bad_config_files_and_parameters_exit_2_in_one_line(tmp_path, ros_client):
+    """A bad config file or parameter: exit 2 with one line naming it, never a traceback
+    (junk used to exit 1 with a UnicodeDecodeError; an alias bomb hung, ignoring SIGINT)."""
+    files = {
+        "junk.yaml": bytes(range(128, 256)) * 8,
+        "bomb.yaml": _bomb().encode(),
+        "twice.yaml": b"method: fill\nmethod: blur\n",
+        "block.yaml": b"extractor:\n  params: {tua: 3}\n",  # only the block checks it, at configure
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    cases = [
+        ({"config_file": str(tmp_path / "junk.yaml")}, "not a YAML text file", True),
+        ({"config_file": str(tmp_path / "bomb.yaml")}, "aliases", True),
+        ({"config_file": str(tmp_path / "twice.yaml")}, "'method': given twice", True),
+        ({"config_file": str(tmp_path)}, "is a directory", True),
+        ({"config_file": 123}, "config_file", True),
+        ({"detector.score_threshold": 5.0}, "detector.score_threshold", True),
+        ({"config_file": str(tmp_path / "block.yaml")}, "extractor.params.tua", False),
+    ]
+    for i, (params, expect, one_line) in enumerate(cases):
+        start = time.monotonic()
+        code, log = _run_to_exit({"cameras": ["c/image_raw"], **params}, tmp_path / f"run{i}", timeout=60)
+        assert code == 2 and expect in log and "Traceback" not in log, log
+        assert time.monotonic() - start < 30
+        if one_line:
+            assert len(log.strip().splitlines()) == 1 and log.startswith("anonymizer_node: error: "), log
