@@ -96,7 +96,7 @@ class Anonymizer:
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """The detector's candidates: every box down to the low score threshold."""
-        check_frame(frame)
+        check_frame(frame, self.cfg.max_frame_pixels)
         found = self.detector.detect(frame)
         pad = self.cfg.detector.box_padding
         if not pad:
@@ -133,7 +133,7 @@ class Anonymizer:
         replace, decided beforehand (offline look-ahead); the detector does not run. Raises on
         any failure: callers decide whether to blank or drop (see `anonymize_or_blank`).
         """
-        check_frame(frame)
+        check_frame(frame, self.cfg.max_frame_pixels)
         clock = _Clock(timings)
         if detections is None:
             candidates = self.detect(frame)
@@ -234,10 +234,14 @@ def detector_config(cfg: Config) -> Config:
     return dataclasses.replace(cfg, detector=dataclasses.replace(cfg.detector, score_threshold=low))
 
 
-def check_frame(frame: np.ndarray) -> None:
+def check_frame(frame: np.ndarray, max_pixels: int | None = None) -> None:
     if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         got = f"{frame.shape} {frame.dtype}" if isinstance(frame, np.ndarray) else type(frame).__name__
         raise ValueError(f"expected an HxWx3 uint8 BGR frame, got {got}")
+    if max_pixels is not None and frame.shape[0] * frame.shape[1] > max_pixels:
+        raise ValueError(
+            f"frame of {frame.shape[1]}x{frame.shape[0]} pixels is larger than max_frame_pixels ({max_pixels})"
+        )
 
 
 class _Clock:

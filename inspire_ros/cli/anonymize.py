@@ -83,7 +83,13 @@ def run(args) -> int:
     cfg = cfg.replace(**overrides) if overrides else cfg
     # Open (and so validate) the input before the models load: a bad file fails fast.
     reader = media.VideoReader(src) if kind == "video" else None
-    image = media.read_image(src) if kind == "image" else None  # a damaged single image: exit 2
+    image = media.read_image(src, cfg.max_frame_pixels) if kind == "image" else None  # damaged single image: exit 2
+    if reader is not None and reader.info.width * reader.info.height > cfg.max_frame_pixels:
+        reader.close()
+        raise media.MediaError(
+            f"{src} has {reader.info.width}x{reader.info.height} frames, more than max_frame_pixels "
+            f"({cfg.max_frame_pixels}); raise max_frame_pixels in the config if frames this large are expected"
+        )
     files = media.folder_images(src) if kind == "folder" else [src]
 
     outputs: list[media.AtomicPath] = []
@@ -234,7 +240,7 @@ def _images(anonymizer: Anonymizer, files: list[Path], image, out: media.AtomicP
         name = path.name if kind == "folder" else None
         target = out.tmp / path.name if kind == "folder" else out.tmp
         try:
-            frame = image if image is not None else media.read_image(path)
+            frame = image if image is not None else media.read_image(path, anonymizer.cfg.max_frame_pixels)
         except media.CorruptImage as e:  # damaged: blanked at its size when the header gives it
             result, instances, error = (e.blank() if on_error == "blank" else None), [], str(e)
         except media.MediaError as e:  # nothing decodes: nothing to blank

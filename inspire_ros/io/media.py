@@ -188,15 +188,28 @@ def jpeg_check(data: bytes) -> tuple[bool, tuple[int, int] | None]:
     return False, size
 
 
-def read_image(path: Path) -> np.ndarray:
-    """The image, or MediaError: unreadable or not an image; CorruptImage: damaged (a
-    truncated JPEG, a decoder's warning), with its size when the header gives it."""
+def read_image(path: Path, max_pixels: int | None = None) -> np.ndarray:
+    """The image, or MediaError: unreadable or not an image, or (judged from its JPEG/PNG header,
+    before decoding) larger than `max_pixels`; CorruptImage: damaged (a truncated JPEG, a
+    decoder's warning), with its size when the header gives it."""
     if not path.is_file():
         raise MediaError(f"input {path} does not exist")
     try:
         data = path.read_bytes()
     except OSError as e:
         raise MediaError(os_error_message(e, f"cannot read input {path}")) from e
+    if max_pixels is not None and (data[:2] == b"\xff\xd8" or data[:8] == b"\x89PNG\r\n\x1a\n"):
+        from .encodings import EncodingError, compressed_size
+
+        try:
+            h, w = compressed_size("png" if data[:1] == b"\x89" else "jpeg", data)
+        except EncodingError:
+            h = w = 0  # no readable header: the decoder below says what is wrong
+        if h * w > max_pixels:
+            raise MediaError(
+                f"{path} is {w}x{h} = {w * h} pixels, more than max_frame_pixels ({max_pixels}): refused before "
+                "decoding; raise max_frame_pixels in the config if frames this large are expected"
+            )
     trap = _StderrTrap()
     try:
         with trap:

@@ -290,3 +290,24 @@ def test_ctrl_c_is_one_line_and_leaves_nothing(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err.strip() == "inspire: interrupted", err
     assert not out.exists() and not leftovers(tmp_path)
+
+
+def test_frames_larger_than_max_frame_pixels_are_refused_before_the_chain(tmp_path, capsys):
+    small = tmp_path / "small.yaml"
+    small.write_text("max_frame_pixels: 100000\nextractor: {type: contrast}\ngenerator: {type: procedural}\n")
+    # A single image (810x1080, judged from its JPEG header) and a video (768x576): exit 2, nothing written.
+    assert main(["anonymize", str(BUS), str(tmp_path / "o.jpg"), "--config", str(small), "--quiet"]) == 2
+    assert "max_frame_pixels" in capsys.readouterr().err and not (tmp_path / "o.jpg").exists()
+    assert main(["anonymize", str(VTEST), str(tmp_path / "o.mp4"), "--config", str(small), "--max-frames", "2"]) == 2
+    assert "max_frame_pixels" in capsys.readouterr().err and not (tmp_path / "o.mp4").exists()
+    # In a folder the oversized image is one failed frame (never passed through); the others are done.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(BUS, folder / "big.jpg")
+    cv2.imwrite(str(folder / "tiny.jpg"), cv2.resize(cv2.imread(str(BUS)), (200, 260)))
+    audit = tmp_path / "a.json"
+    code = main(["anonymize", str(folder), str(tmp_path / "out"), "--config", str(small), "--audit", str(audit)])
+    assert code == 3
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["tiny.jpg"]
+    frames = {f["name"]: f for f in json.loads(audit.read_text())["frames"]}
+    assert frames["big.jpg"]["status"] == "dropped" and "max_frame_pixels" in frames["big.jpg"]["error"]
