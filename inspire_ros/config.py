@@ -211,6 +211,14 @@ class Config:
     max_frame_pixels: int = field(default=33_177_600, metadata=_range(1, 2**40))
     # Settings that switch protection (partly) off are refused unless this is true.
     allow_reduced_protection: bool = False
+    # Depth and other non-picture image topics (bag sanitize): copy (kept as recorded, NOT
+    # anonymized) | drop (left out of the output) | invalidate (the pixels of the instances
+    # replaced in the paired colour frame set to 0 / NaN; the whole frame without a pair).
+    depth: Literal["copy", "drop", "invalidate"] = "drop"
+    # invalidate: a colour frame pairs with a depth frame within this many ms of its header stamp.
+    depth_pair_ms: float = field(default=50.0, metadata=_range(0.0, 10000.0))
+    # invalidate: the colour boxes grow by this share of their width/height on every side.
+    depth_grow: float = field(default=0.2, metadata=_range(0.0, 2.0))
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)

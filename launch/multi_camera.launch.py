@@ -1,5 +1,7 @@
 """Several cameras, each with its own anonymizer_node in the camera's namespace:
-<ns>/image_raw -> <ns>/image_raw/anonymized for every ns in `cameras`.
+<ns>/<image> -> <ns>/<image>/anonymized for every ns in `cameras`; camera_info, instances and
+the output follow the input (image:=color/image_raw -> <ns>/color/camera_info in,
+<ns>/color/image_raw/anonymized out; image:=image_raw/compressed -> <ns>/image_raw/anonymized/compressed).
 
   ros2 launch inspire_ros multi_camera.launch.py cameras:=front,left,right
 """

@@ -13,6 +13,7 @@ itself an output) is not copied. The marker is a JSON object:
     report_sha256   sha256 of the report (`report_sha256`), written or not
     topics          {topic: role} (anonymize, copy, image-not-selected, excluded, ...)
     max_frame_pixels, frames, frames_failed
+    depth           {topic: policy} of the depth topics (copy, drop, invalidate)
 
 It records, it does not prove: anyone can write one by hand. It catches a verify run on the
 wrong pair of bags, on an unsanitized copy (`verify IN IN`) and with another run's report.
@@ -54,10 +55,18 @@ def report_sha256(report: dict) -> str:
 
 
 def make(
-    tool: str, input_sha256: str, report: dict, topics: dict[str, str], max_frame_pixels: int, frames: int, failed: int
+    tool: str,
+    input_sha256: str,
+    report: dict,
+    topics: dict[str, str],
+    max_frame_pixels: int,
+    frames: int,
+    failed: int,
+    depth: dict[str, str] | None = None,
 ) -> str:
     return json.dumps(
         {
+            "depth": depth or {},
             "format": FORMAT,
             "tool": tool,
             "input_sha256": input_sha256,

@@ -17,6 +17,13 @@ from ..track.receipt import coverage_line
 ANONYMIZE, COPY, IMAGE_NOT_SELECTED = "anonymize", "copy", "image-not-selected"
 EXCLUDED = "excluded"  # --exclude-topics: not written at all
 OLD_MARKER = "previous-marker"  # a ROS 1 input's own sanitize marker: replaced by this run's
+DEPTH = "depth"  # a depth (non-picture) image topic: the `depth` policy (copy | drop | invalidate)
+_DEPTH_SAYS = {
+    "copy": "kept as recorded: depth NOT anonymized",
+    "drop": "left out of the output (depth policy drop)",
+    "invalidate": "pixels of the instances replaced in the paired colour frame set invalid (0/NaN); "
+    "frames without a pair invalidated whole",
+}
 
 
 @dataclass
@@ -36,6 +43,8 @@ class TopicStats:
     encodings: Counter = field(default_factory=Counter)  # Image.encoding / CompressedImage.format -> frames
     failures: Counter = field(default_factory=Counter)  # reason -> frames
     coverage: dict | None = None  # the topic's privacy receipt (track.receipt.Receipt.to_dict())
+    depth_policy: str | None = None  # role depth: copy | drop | invalidate
+    frames_invalidated: int = 0  # role depth, invalidate: frames invalidated whole (no colour pair)
 
     @property
     def frames_anonymized(self) -> int:
@@ -68,6 +77,20 @@ class TopicStats:
             }
             if self.coverage is not None:
                 out["coverage"] = self.coverage
+        elif self.role == DEPTH:
+            out |= {
+                "depth_policy": self.depth_policy,
+                "anonymized": False,
+                "policy": _DEPTH_SAYS.get(self.depth_policy or "", ""),
+                "frames_unchanged": self.frames_unchanged,
+                "frames_changed": self.frames_changed,
+                "frames_invalidated": self.frames_invalidated,
+                "frames_dropped": self.frames_dropped,
+                "frames_from_journal": self.frames_from_journal,
+                "instances": dict(self.instances),
+                "encodings": dict(self.encodings),
+                "failures": dict(self.failures),
+            }
         return out
 
 
@@ -78,7 +101,7 @@ class FrameRecord:
     topic: str
     index: int
     timestamp: int
-    status: str  # anonymized | blanked | dropped
+    status: str  # anonymized | blanked | dropped | invalidated (a depth frame, whole)
     instances: list[dict] = field(default_factory=list)  # Instance.to_dict()
     error: str | None = None
     scrubbed: str | None = None  # bytes the anonymizer never saw, removed (padding, metadata)
@@ -124,7 +147,8 @@ class SanitizeReport:
 
     @property
     def frames_failed(self) -> int:
-        return sum(t.frames_failed for t in self.anonymized_topics())
+        # Depth topics too: a frame that was not depth, or could not be invalidated, was dropped.
+        return sum(t.frames_failed for t in self.topics.values() if t.role in (ANONYMIZE, DEPTH))
 
     def to_dict(self) -> dict:
         messages = sum(t.messages_in for t in self.topics.values())
@@ -194,6 +218,17 @@ class SanitizeReport:
                     lines.append(f"    {coverage_line(t.coverage, self.preset)}")
             elif t.role == IMAGE_NOT_SELECTED:
                 lines.append(f"  {t.topic} [{t.msgtype}]: NOT anonymized (not in --topics), {t.messages_in} copied")
+            elif t.role == DEPTH:
+                line = (
+                    f"  {t.topic} [{t.msgtype.rsplit('/', 1)[-1]} {', '.join(sorted(t.encodings)) or '-'}]: depth, "
+                    f"policy {t.depth_policy}: {_DEPTH_SAYS.get(t.depth_policy or '', '')}; {t.messages_in} in, "
+                    f"{t.messages_out} out"
+                )
+                if t.depth_policy == "invalidate":
+                    line += f", {t.frames_changed} invalidated in boxes, {t.frames_invalidated} whole"
+                if t.frames_dropped and t.depth_policy != "drop":
+                    line += f", {t.frames_dropped} dropped (first reason: {t.failures.most_common(1)[0][0]})"
+                lines.append(line)
             elif t.role == EXCLUDED:
                 lines.append(
                     f"  {t.topic} [{t.msgtype}]: EXCLUDED (--exclude-topics), {t.messages_in} message(s) left out"

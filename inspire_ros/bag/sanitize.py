@@ -36,12 +36,14 @@ from ..pipeline import Anonymizer
 from ..sequence import Detected, Stream, stream_salt
 from . import marker as marker_mod
 from .definitions import canonical, check_type, default_typestore, image_typestore, is_image
+from .depth import DROP, INVALIDATE, INVALIDATED, DepthTopic, Pairing, depth_topics, index_colour
 from .errors import BagError
 from .images import ANONYMIZED, DROPPED, UNCHANGED, FrameOutcome, ImageCodec, ImageTopic
 from .journal import Fingerprint, Journal, JournalEntry, WorkDir, config_sha256, input_files
 from .report import (
     ANONYMIZE,
     COPY,
+    DEPTH,
     EXCLUDED,
     IMAGE_NOT_SELECTED,
     OLD_MARKER,
@@ -178,11 +180,27 @@ def sanitize(
         out_format = plan_output(source.format, dst, options.storage, options.compression)
         roles, notes = plan_topics(source.connections, options.topics, ros1, options.exclude_topics)
         bundled = default_typestore(ros1)
-        handlers = {}
+        codecs = {
+            connection_key(c): ImageCodec(c, image_typestore(c, bundled), ros1)
+            for c in source.connections
+            if roles[c.topic] in (ANONYMIZE, IMAGE_NOT_SELECTED)
+        }
+        # Depth topics follow the `depth` policy whatever --topics says (never the colour anonymizer).
+        policy = anonymizer.cfg.depth
+        candidates = {t for t, r in roles.items() if r in (ANONYMIZE, IMAGE_NOT_SELECTED)}
+        depth = depth_topics(source, roles, candidates, codecs)
+        for topic in depth:
+            roles[topic] = DEPTH
+        if depth:
+            notes.append(_depth_note(sorted(depth), policy))
+        notes[:] = [n for n in notes if not n.startswith("image topics NOT anonymized")] + _not_selected(roles)
+        handlers, depth_handlers = {}, {}
+        pairing = Pairing(anonymizer.cfg.depth_pair_ms, anonymizer.cfg.depth_grow) if policy == INVALIDATE else None
         for c in source.connections:
             if roles[c.topic] == ANONYMIZE:
-                codec = ImageCodec(c, image_typestore(c, bundled), ros1)
-                handlers[connection_key(c)] = ImageTopic(codec, anonymizer, options.jpeg_quality)
+                handlers[connection_key(c)] = ImageTopic(codecs[connection_key(c)], anonymizer, options.jpeg_quality)
+            elif roles[c.topic] == DEPTH and policy != DROP:
+                depth_handlers[connection_key(c)] = DepthTopic(codecs[connection_key(c)], c.topic, policy, pairing)
         report = SanitizeReport(
             input=str(src),
             output=str(dst),
@@ -196,7 +214,9 @@ def sanitize(
             notes=notes,
         )
         for c in source.connections:
-            report.topics.setdefault(c.topic, TopicStats(c.topic, c.msgtype, roles[c.topic]))
+            stats = report.topics.setdefault(c.topic, TopicStats(c.topic, c.msgtype, roles[c.topic]))
+            if roles[c.topic] == DEPTH:
+                stats.depth_policy = policy
         frames_total = sum(c.msgcount for c in source.connections if roles[c.topic] == ANONYMIZE)
         fingerprint = Fingerprint(
             input=str(src.resolve()),
@@ -204,7 +224,7 @@ def sanitize(
             # The seed is compared on its own (a clearer message than "config differs").
             config=config_sha256({k: v for k, v in to_dict(anonymizer.cfg).items() if k != "seed"}),
             seed=anonymizer.cfg.seed,
-            topics=sorted(t for t, r in roles.items() if r == ANONYMIZE),
+            topics=sorted(t for t, r in roles.items() if r in (ANONYMIZE, DEPTH)),
             jpeg_quality=options.jpeg_quality,
             tool=__version__,
         )
@@ -226,8 +246,24 @@ def sanitize(
             for c in source.connections:
                 if connection_key(c) in handlers:
                     handlers[connection_key(c)].stream.sequence = sequences[c.topic]
+            if pairing is not None and depth_handlers:
+                index_colour(source, handlers, pairing)
+                for topic, seq in sequences.items():
+                    if seq.plan is not None:
+                        pairing.planned(topic, seq.plan, seq.detected.errors)
+            skipped = {t for t, r in roles.items() if r in (EXCLUDED, OLD_MARKER) or r == DEPTH and policy == DROP}
             sink = BagSink(out_format, dst, source.custom_data, folder=work.build)
-            digest, first = _copy(source, sink, handlers, roles, journal, report, frames_total, options.progress)
+            digest, first = _copy(
+                source,
+                sink,
+                handlers | depth_handlers,
+                skipped,
+                journal,
+                report,
+                frames_total,
+                options.progress,
+                pairing,
+            )
             for topic, seq in sequences.items():
                 report.topics[topic].coverage = seq.receipt.to_dict()
             report.seconds = time.perf_counter() - started
@@ -239,6 +275,7 @@ def sanitize(
                 anonymizer.cfg.max_frame_pixels,
                 report.frames_in,
                 report.frames_failed,
+                {t: policy for t, r in roles.items() if r == DEPTH},
             )
             sink.mark(mark, first)
             sink.commit()
@@ -310,19 +347,36 @@ def _sequences(
     return {t: Stream(anonymizer, detected[t], salts[t]) for t in topics}
 
 
+def _depth_note(topics: list[str], policy: str) -> str:
+    says = {
+        "copy": "copied as recorded: their depth is NOT anonymized",
+        "drop": "left out of the output",
+        "invalidate": "pixels of the instances replaced in the paired colour frame set invalid (0/NaN), frames "
+        "without a pair invalidated whole",
+    }[policy]
+    return f"depth image topics (config depth: {policy}), never anonymized as pictures, {says}: {', '.join(topics)}"
+
+
+def _not_selected(roles: dict[str, str]) -> list[str]:
+    left_out = [t for t, r in roles.items() if r == IMAGE_NOT_SELECTED]
+    if not left_out:
+        return []
+    return [f"image topics NOT anonymized (left out of --topics), copied unchanged: {', '.join(left_out)}"]
+
+
 def _copy(
     source: BagSource,
     sink: BagSink,
     handlers: dict,
-    roles: dict[str, str],
+    skipped: set[str],
     journal: Journal,
     report: SanitizeReport,
     frames_total: int,
     progress: bool,
+    pairing: Pairing | None = None,
 ) -> tuple[str, int]:
     """Pass 2: every message written, anonymized or left out. Returns the digest of the input's
     messages (for the marker) and the first log time (where a ROS 1 marker goes)."""
-    skipped = {t for t, r in roles.items() if r in (EXCLUDED, OLD_MARKER)}
     outputs = {connection_key(c): sink.add(c) for c in source.connections if c.topic not in skipped}
     index: Counter = Counter()
     seed = report.seed
@@ -359,6 +413,8 @@ def _copy(
                 entry = _journal_entry(outcome, handler.last_size)
                 journal.put(conn.topic, i, entry)
             stats.encodings[entry.encoding] += 1
+            if pairing is not None and stats.role == ANONYMIZE:
+                pairing.done(conn.topic, i, entry.status, entry.instances)
             if entry.status == UNCHANGED:
                 stats.frames_unchanged += 1
             elif entry.status == ANONYMIZED:
@@ -367,6 +423,8 @@ def _copy(
                 stats.instances.update(inst["category"] for inst in entry.instances)
             elif entry.status == DROPPED:
                 stats.frames_dropped += 1
+            elif entry.status == INVALIDATED:
+                stats.frames_invalidated += 1
             else:
                 stats.frames_blanked += 1
             if entry.error:
@@ -379,7 +437,8 @@ def _copy(
             if out is not None:
                 sink.write(out_conn, timestamp, out)
                 stats.messages_out += 1
-            bar.update()
+            if stats.role == ANONYMIZE:
+                bar.update()
     finally:
         bar.close()
     return digest.hexdigest(), first or 0

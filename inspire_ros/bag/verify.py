@@ -30,7 +30,7 @@ from . import marker as marker_mod
 from .definitions import canonical, check_type, default_typestore, image_typestore, is_image
 from .errors import BagError
 from .images import ImageCodec
-from .report import ANONYMIZE, EXCLUDED, IMAGE_NOT_SELECTED, OLD_MARKER
+from .report import ANONYMIZE, DEPTH, EXCLUDED, IMAGE_NOT_SELECTED, OLD_MARKER
 from .source import BagSource
 
 # Payload pixels are compared, so a change stays where it was made; one pixel of slack covers a
@@ -82,7 +82,9 @@ def verify(src: Path, dst: Path, report: dict | None = None) -> VerifyResult:
         ros1 = b.format.kind == "rosbag1"
         marker, why_not = _read_marker(b)
         roles = _roles(marker, report)
+        depth = _depth_policies(marker, report)
         left_out = {t for t, r in roles.items() if r in (EXCLUDED, OLD_MARKER)}
+        left_out |= {t for t, p in depth.items() if roles.get(t) == DEPTH and p == "drop"}
         ins = [c for c in a.connections if not marker_mod.is_marker_connection(c, a.format.kind == "rosbag1")]
         outs = [c for c in b.connections if not marker_mod.is_marker_connection(c, ros1)]
         result.checks += _compare_connections(ins, outs, a.format.kind == b.format.kind, left_out)
@@ -90,7 +92,7 @@ def verify(src: Path, dst: Path, report: dict | None = None) -> VerifyResult:
             result.checks.append(Check("format", False, f"input is {a.format.kind}, output is {b.format.kind}"))
             return result
         result.checks.append(_content_check(outs, ros1))
-        streams = _Streams(a, b, report, roles, marker)
+        streams = _Streams(a, b, report, roles, marker, depth)
         streams.run()
         result.checks.append(_marker_check(marker, why_not, streams.input_sha256(), report, roles))
         result.checks += streams.checks()
@@ -112,6 +114,19 @@ def _roles(marker: dict | None, report: dict | None) -> dict[str, str]:
         return {str(t): str(r) for t, r in marker["topics"].items()}
     if report is not None:
         return {t["topic"]: t.get("role", "") for t in report.get("topics", []) if isinstance(t, dict)}
+    return {}
+
+
+def _depth_policies(marker: dict | None, report: dict | None) -> dict[str, str]:
+    """Each depth topic's policy (copy | drop | invalidate): from the marker, else the report."""
+    if marker is not None:
+        return {str(t): str(p) for t, p in (marker.get("depth") or {}).items()}
+    if report is not None:
+        return {
+            t["topic"]: str(t.get("depth_policy"))
+            for t in report.get("topics", [])
+            if isinstance(t, dict) and t.get("role") == DEPTH
+        }
     return {}
 
 
@@ -138,7 +153,11 @@ def _marker_check(
         detail += " with this report"
     anonymized = sorted(t for t, r in roles.items() if r == ANONYMIZE)
     detail += f"; {len(anonymized)} image topic(s) anonymized"
-    for role, what in ((IMAGE_NOT_SELECTED, "image topics NOT anonymized (--topics)"), (EXCLUDED, "excluded")):
+    for role, what in (
+        (IMAGE_NOT_SELECTED, "image topics NOT anonymized (--topics)"),
+        (DEPTH, "depth topics (not anonymized as pictures; see the report for their policy)"),
+        (EXCLUDED, "excluded"),
+    ):
         named = sorted(t for t, r in roles.items() if r == role)
         if named:
             detail += f"; {what}: {', '.join(named)}"
@@ -243,7 +262,13 @@ class _Streams:
     """Reads both bags side by side, pairing messages per topic in order."""
 
     def __init__(
-        self, a: BagSource, b: BagSource, report: dict | None, roles: dict[str, str], marker: dict | None = None
+        self,
+        a: BagSource,
+        b: BagSource,
+        report: dict | None,
+        roles: dict[str, str],
+        marker: dict | None = None,
+        depth: dict[str, str] | None = None,
     ):
         self.a, self.b, self.report = a, b, report
         self.ros1 = a.format.kind == "rosbag1"
@@ -264,6 +289,14 @@ class _Streams:
         if roles:
             self.anonymized_topics = {t for t, r in roles.items() if r == ANONYMIZE}
         self.left_out = {t for t, r in roles.items() if r in (EXCLUDED, OLD_MARKER)}
+        depth = depth or {}
+        self.left_out |= {t for t, p in depth.items() if roles.get(t) == DEPTH and p == "drop"}
+        # Topics whose frames may differ from the input: the anonymized ones and invalidated depth.
+        self.changeable = (
+            None
+            if self.anonymized_topics is None
+            else self.anonymized_topics | {t for t, p in depth.items() if roles.get(t) == DEPTH and p == "invalidate"}
+        )
         if report is not None:
             self.records = {(f["topic"], int(f["index"])): f for f in report.get("frames", [])}
         self.max_pixels = marker.get("max_frame_pixels") if marker is not None else None
@@ -332,7 +365,7 @@ class _Streams:
             tally.problem("non-image message bytes differ", index, t_in)
             return
         tally.changed += 1
-        if self.anonymized_topics is not None and topic not in self.anonymized_topics:
+        if self.changeable is not None and topic not in self.changeable:
             tally.problem("image changed on a topic the run did not anonymize", index, t_in)
         record = self.records.get((topic, index))
         for problem in _image_problems(codec, data_in, data_out, record, self.report):
@@ -347,6 +380,8 @@ class _Streams:
             msg = codec.deserialize(data)
         except Exception:  # noqa: BLE001
             return "it cannot be deserialized"
+        if encodings.is_depth(msg.format if codec.compressed else msg.encoding):
+            return None  # depth is not a picture: its policy says what is kept, checked in _depth_problems
         unread = unread_bytes(msg, codec.compressed, self.max_pixels)
         return None if unread is None else unread.split(": ", 1)[0][:160]
 
@@ -414,6 +449,10 @@ def _image_problems(codec: ImageCodec, data_in: bytes, data_out: bytes, record: 
         return ["frame changed but not listed in the report"]
     if record.get("status") == "blanked":
         return [] if _is_blank(codec, msg_out) else ["frame reported blanked is not black"]
+    label = msg_in.format if codec.compressed else msg_in.encoding
+    depth = encodings.is_depth(label)
+    if record.get("status") == "invalidated" or depth:
+        return _depth_problems(codec, msg_in, msg_out, record)
     if codec.compressed and _is_jpeg(msg_out.data):
         return []  # JPEG re-encoding changes every block a little: only size and format are checkable
     try:
@@ -431,6 +470,33 @@ def _image_problems(codec: ImageCodec, data_in: bytes, data_out: bytes, record: 
         allowed = cv2.dilate(allowed, np.ones((2 * BOX_MARGIN + 1,) * 2, np.uint8))
     outside = changed & (allowed == 0)
     return [f"pixels changed outside the reported instance boxes ({int(outside.sum())} px)"] if outside.any() else []
+
+
+def _depth_problems(codec: ImageCodec, msg_in, msg_out, record: dict) -> list[str]:
+    """A depth frame may only lose depth: invalidated whole, or inside the reported boxes."""
+    try:
+        if codec.compressed:
+            a = encodings.compressed_depth_pixels(msg_in.format, msg_in.data)
+            b = encodings.compressed_depth_pixels(msg_out.format, msg_out.data)
+            invalid_out, changed = b == 0, a != b
+            if bytes(msg_in.data[:12]) != bytes(msg_out.data[:12]):
+                return ["compressedDepth header differs"]
+        else:
+            raw_in, raw_out = raw_image(msg_in), raw_image(msg_out)
+            changed = encodings.depth_changed_pixels(raw_in, raw_out)
+            invalid_out = encodings.depth_changed_pixels(raw_out, encodings.invalidate_depth(raw_out, None)) == 0
+    except Exception as e:  # noqa: BLE001
+        return [f"cannot compare depth: {type(e).__name__}"]
+    if (changed & ~invalid_out).any():
+        return [f"depth values changed to something other than invalid ({int((changed & ~invalid_out).sum())} px)"]
+    if record.get("status") == "invalidated":
+        return [] if invalid_out.all() else ["depth frame reported invalidated has valid pixels"]
+    allowed = np.zeros(changed.shape, bool)
+    for inst in record.get("instances", []):
+        x0, y0, x1, y1 = inst["box"]
+        allowed[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = True
+    outside = changed & ~allowed
+    return [f"depth invalidated outside the reported boxes ({int(outside.sum())} px)"] if outside.any() else []
 
 
 def _is_blank(codec: ImageCodec, msg) -> bool:

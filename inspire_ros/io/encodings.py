@@ -20,6 +20,7 @@ through unread.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import cv2
@@ -44,10 +45,19 @@ class RawImage:
 
 @dataclass(frozen=True)
 class _Layout:
-    kind: str  # pixels | bayer | yuv422
-    order: str  # pixels: bgr, rgb, bgra, rgba, gray; bayer: the 2x2 pattern; yuv422: uyvy or yuyv
-    channels: int  # samples per pixel (yuv422: bytes per pixel)
+    kind: str  # pixels | bayer | yuv422 | yuv420
+    # pixels: bgr, rgb, bgra, rgba, gray; bayer: the 2x2 pattern; yuv422: uyvy or yuyv; yuv420: nv12 or nv21
+    order: str
+    channels: int  # samples per pixel (yuv422: bytes per pixel; yuv420: bytes per pixel of the Y plane)
     itemsize: int  # bytes per sample
+
+    @property
+    def pixel_bytes(self) -> int:
+        return self.channels * self.itemsize
+
+    def rows(self, height: int) -> int:
+        """Payload rows of an image `height` pixels high: 4:2:0 adds the chroma plane below."""
+        return height + height // 2 if self.kind == "yuv420" else height
 
 
 _GRAY8 = _Layout("pixels", "gray", 1, 1)
@@ -56,7 +66,10 @@ _BGR8 = _Layout("pixels", "bgr", 3, 1)
 _BGRA8 = _Layout("pixels", "bgra", 4, 1)
 
 # Names from sensor_msgs/image_encodings.hpp. The OpenCV-type aliases follow cv_bridge, which
-# treats 8UC3/8UC4 as OpenCV's native BGR(A) order.
+# treats 8UC3/8UC4 as OpenCV's native BGR(A) order. 16UC1 and 32FC1 are depth (REP 118), and the
+# other OpenCV-type names (nUCm, nSCm, nFCm) are data, not pictures: see `is_depth`.
+# 4:2:0 semi-planar (nv12: U V, nv21: V U): `height` rows of Y then height/2 rows of interleaved
+# chroma, both `step` bytes apart, so the payload is step x height x 3/2 bytes.
 LAYOUTS: dict[str, _Layout] = {
     "rgb8": _Layout("pixels", "rgb", 3, 1),
     "bgr8": _BGR8,
@@ -64,14 +77,24 @@ LAYOUTS: dict[str, _Layout] = {
     "rgba8": _Layout("pixels", "rgba", 4, 1),
     "bgra8": _BGRA8,
     "8UC4": _BGRA8,
+    "rgb16": _Layout("pixels", "rgb", 3, 2),
+    "bgr16": _Layout("pixels", "bgr", 3, 2),
+    "rgba16": _Layout("pixels", "rgba", 4, 2),
+    "bgra16": _Layout("pixels", "bgra", 4, 2),
     "mono8": _GRAY8,
     "8UC1": _GRAY8,
     "mono16": _GRAY16,
-    "16UC1": _GRAY16,
     "bayer_rggb8": _Layout("bayer", "rggb", 1, 1),
     "bayer_bggr8": _Layout("bayer", "bggr", 1, 1),
     "bayer_gbrg8": _Layout("bayer", "gbrg", 1, 1),
     "bayer_grbg8": _Layout("bayer", "grbg", 1, 1),
+    "bayer_rggb16": _Layout("bayer", "rggb", 1, 2),
+    "bayer_bggr16": _Layout("bayer", "bggr", 1, 2),
+    "bayer_gbrg16": _Layout("bayer", "gbrg", 1, 2),
+    "bayer_grbg16": _Layout("bayer", "grbg", 1, 2),
+    "nv12": _Layout("yuv420", "nv12", 1, 1),
+    "nv21": _Layout("yuv420", "nv21", 1, 1),
+    "yuv420sp": _Layout("yuv420", "nv12", 1, 1),  # the Android/V4L2 name of NV12
     "yuv422": _Layout("yuv422", "uyvy", 2, 1),  # ROS's yuv422 is UYVY byte order
     "uyvy": _Layout("yuv422", "uyvy", 2, 1),
     "yuv422_yuy2": _Layout("yuv422", "yuyv", 2, 1),
@@ -86,12 +109,132 @@ _DEMOSAIC = {
     "grbg": cv2.COLOR_BayerGB2BGR,
 }
 _YUV_TO_BGR = {"uyvy": cv2.COLOR_YUV2BGR_UYVY, "yuyv": cv2.COLOR_YUV2BGR_YUYV}
+_YUV420_TO_BGR = {"nv12": cv2.COLOR_YUV2BGR_NV12, "nv21": cv2.COLOR_YUV2BGR_NV21}
 _BGR_TO_YUV = {"uyvy": cv2.COLOR_BGR2YUV_UYVY, "yuyv": cv2.COLOR_BGR2YUV_YUY2}
 _CHANNEL = {"b": 0, "g": 1, "r": 2}
 
 
 def supported_encodings() -> list[str]:
     return sorted(LAYOUTS)
+
+
+# --- depth and other non-picture images -------------------------------------------------------
+
+_CV_TYPE = re.compile(r"^(8|16|32|64)([USF])C([1-9][0-9]*)$")
+_PICTURE_CV_TYPES = {"8UC1", "8UC3", "8UC4"}  # cv_bridge reads them as mono8, bgr8, bgra8
+
+
+def is_depth(label: str) -> bool:
+    """True for an Image encoding or CompressedImage format that carries depth or other data
+    rather than a camera picture: the depth encodings of sensor_msgs/image_encodings (16UC1,
+    32FC1), the other OpenCV-type names (nUCm, nSCm, nFCm; not 8UC1/8UC3/8UC4, which cv_bridge
+    reads as mono8/bgr8/bgra8) and compressed_depth_image_transport formats ("16UC1;
+    compressedDepth png", "32FC1; compressedDepth rvl", ...). Such a frame must never go through
+    the colour anonymizer: it would write synthetic values into the depth."""
+    text = str(label).strip()
+    if "compresseddepth" in text.lower():
+        return True
+    first = text.split(";", 1)[0].strip()
+    return bool(_CV_TYPE.match(first)) and first not in _PICTURE_CV_TYPES
+
+
+def depth_dtype(encoding: str, is_bigendian: bool = False) -> tuple[np.dtype, int]:
+    """(sample dtype, channels) of a raw depth/data encoding (nUCm, nSCm, nFCm)."""
+    m = _CV_TYPE.match(str(encoding).strip())
+    if m is None:
+        raise EncodingError(f"{encoding!r} is not a depth or OpenCV-type encoding (e.g. 16UC1, 32FC1)")
+    bits, kind, channels = int(m.group(1)), m.group(2), int(m.group(3))
+    if kind == "F" and bits < 32:
+        raise EncodingError(f"{encoding!r}: no {bits}-bit float samples in sensor_msgs")
+    dtype = np.dtype(f"{'>' if is_bigendian else '<'}{'uif'['USF'.index(kind)]}{bits // 8}")
+    return dtype, channels
+
+
+def _depth_view(image: RawImage, data) -> np.ndarray:
+    """(H, W, C) view of a raw depth payload in its own dtype and byte order, padding excluded."""
+    dtype, channels = depth_dtype(image.encoding, image.is_bigendian)
+    h, w, step = int(image.height), int(image.width), int(image.step)
+    row_bytes = w * channels * dtype.itemsize
+    if h <= 0 or w <= 0:
+        raise EncodingError(f"image has no pixels ({w}x{h})")
+    if step < row_bytes:
+        raise EncodingError(f"{image.encoding} step {step} is shorter than a row of {w} pixels ({row_bytes} bytes)")
+    buf = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data.reshape(-1)
+    if buf.size != step * h:
+        raise EncodingError(f"{image.encoding} {w}x{h} image, step {step}: needs {step * h} bytes, has {buf.size}")
+    return buf.reshape(h, step)[:, :row_bytes].view(dtype).reshape(h, w, channels)
+
+
+def depth_invalid_value(encoding: str) -> float:
+    """What marks a pixel without depth: NaN for float encodings, 0 for integer ones (REP 118)."""
+    return float("nan") if depth_dtype(encoding)[0].kind == "f" else 0
+
+
+def invalidate_depth(image: RawImage, mask: np.ndarray | None = None) -> RawImage:
+    """A copy of a raw depth image with the pixels under `mask` (HxW bool; None: all) set to the
+    invalid value: 0 for integer depth, NaN for float depth. Nothing else changes; no value is
+    ever made up. The row padding is zeroed."""
+    data = bytearray(_as_bytes(image.data))
+    view = _depth_view(image, data)
+    value = depth_invalid_value(image.encoding)
+    if mask is None:
+        view[...] = value
+    else:
+        if mask.shape != view.shape[:2]:
+            raise EncodingError(f"mask {mask.shape} does not match the depth image {view.shape[:2]}")
+        view[mask] = value
+    dtype, channels = depth_dtype(image.encoding)
+    rows = np.frombuffer(data, np.uint8).reshape(int(image.height), int(image.step))
+    rows[:, int(image.width) * channels * dtype.itemsize :] = 0
+    return replace(image, data=bytes(data))
+
+
+def depth_changed_pixels(a: RawImage, b: RawImage) -> np.ndarray:
+    """HxW bool: where two raw depth images differ (NaN equals NaN)."""
+    if (a.encoding, a.height, a.width) != (b.encoding, b.height, b.width):
+        raise EncodingError(f"cannot compare {a.encoding} {a.width}x{a.height} with {b.encoding} {b.width}x{b.height}")
+    va, vb = _depth_view(a, _as_bytes(a.data)), _depth_view(b, _as_bytes(b.data))
+    diff = va != vb
+    if va.dtype.kind == "f":
+        diff &= ~(np.isnan(va) & np.isnan(vb))
+    return diff.any(axis=2)
+
+
+def depth_is_invalid(image: RawImage) -> bool:
+    """True when every pixel of a raw depth image is the invalid value (0 or NaN)."""
+    view = _depth_view(image, _as_bytes(image.data))
+    return bool(np.isnan(view).all()) if view.dtype.kind == "f" else not view.any()
+
+
+# compressed_depth_image_transport: a 12-byte ConfigHeader (int32 format, float32 depthParam[2])
+# then a 16-bit PNG (16UC1: the depth in mm; 32FC1: inverse depth quantized, 0 = no depth), or
+# RVL data. 0 is "no depth" in both PNG variants.
+_DEPTH_HEADER = 12
+
+
+def compressed_depth_pixels(fmt: str, data: bytes | np.ndarray) -> np.ndarray:
+    """The 16-bit samples of a compressedDepth PNG payload (RVL is not decoded: EncodingError)."""
+    buf = bytes(_as_bytes(data))
+    png = buf[_DEPTH_HEADER:]
+    if not png.startswith(_PNG_MAGIC):
+        raise EncodingError(f"compressedDepth payload (format {fmt!r}) is not a PNG after its header (RVL?)")
+    pixels = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    if pixels is None or pixels.ndim != 2:
+        raise EncodingError(f"cannot decode the PNG of compressedDepth payload (format {fmt!r})")
+    return pixels
+
+
+def invalidate_compressed_depth(fmt: str, data: bytes | np.ndarray, mask: np.ndarray | None = None) -> bytes:
+    """A compressedDepth PNG payload with the pixels under `mask` (None: all) set to 0, no depth;
+    the header (and with it the quantization) is kept."""
+    pixels = compressed_depth_pixels(fmt, data).copy()
+    if mask is None:
+        pixels[...] = 0
+    else:
+        if mask.shape != pixels.shape:
+            raise EncodingError(f"mask {mask.shape} does not match the depth image {pixels.shape}")
+        pixels[mask] = 0
+    return bytes(_as_bytes(data))[:_DEPTH_HEADER] + _encode_pixels(pixels, "png", 90)
 
 
 def layout_of(encoding: str) -> _Layout:
@@ -167,12 +310,15 @@ def encode_bgr(frame: np.ndarray, encoding: str, *, step: int | None = None, is_
     BT.601 conversion of OpenCV."""
     layout = layout_of(encoding)
     h, w = frame.shape[:2]
-    step = w * layout.channels * layout.itemsize if step is None else step
-    image = RawImage(encoding, h, w, step, is_bigendian, bytes(step * h))
+    step = w * layout.pixel_bytes if step is None else step
+    image = RawImage(encoding, h, w, step, is_bigendian, bytes(step * layout.rows(h)))
     data = bytearray(image.data)
     pixels = _pixel_view(image, layout, data)
-    if layout.order == "gray" and layout.itemsize == 2:
-        pixels[...] = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257
+    if layout.itemsize == 2:
+        # The full range: written as 8 bits, then every sample scaled by 257.
+        pixels8 = np.zeros(pixels.shape, np.uint8)
+        _merge(pixels8, frame, np.ones((h, w), bool), _as_8bit(layout))
+        pixels[...] = pixels8.astype(np.uint16) * 257
     else:
         _merge(pixels, frame, np.ones((h, w), bool), layout)
     return replace(image, data=bytes(data))
@@ -195,8 +341,12 @@ def blank_like(original: RawImage) -> RawImage:
         # Black is Y 16 with U and V at 128, as OpenCV's BGR2YUV writes it (UYVY: U Y0 V Y1).
         pixels[...] = 16
         pixels.reshape(pixels.shape[0], -1, 4)[..., [0, 2] if layout.order == "uyvy" else [1, 3]] = 128
+    elif layout.kind == "yuv420":
+        h = int(original.height)
+        pixels[:h] = 16
+        pixels[h:] = 128
     elif layout.kind == "pixels" and layout.channels == 4:
-        pixels[..., 3] = 255  # opaque, as a replaced pixel
+        pixels[..., 3] = np.iinfo(pixels.dtype).max  # opaque, as a replaced pixel
     return replace(original, data=bytes(data))
 
 
@@ -212,7 +362,16 @@ def changed_pixels(a: RawImage, b: RawImage) -> np.ndarray:
     if layout.kind == "yuv422":
         pairs = diff.reshape(a.height, a.width // 2, 4).any(axis=2)
         return np.repeat(pairs, 2, axis=1)
+    if layout.kind == "yuv420":
+        blocks = _blocks(diff[: a.height]) | diff[a.height :].reshape(a.height // 2, a.width // 2, 2).any(axis=2)
+        return np.repeat(np.repeat(blocks, 2, axis=0), 2, axis=1)
     return diff if diff.ndim == 2 else diff.any(axis=2)
+
+
+def _blocks(mask: np.ndarray) -> np.ndarray:
+    """(H/2, W/2) bool: the 2x2 blocks of an HxW mask with any pixel set (4:2:0 chroma cells)."""
+    h, w = mask.shape
+    return mask.reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
 
 
 # --- does the payload fit its label? -----------------------------------------------------------
@@ -222,7 +381,7 @@ def changed_pixels(a: RawImage, b: RawImage) -> np.ndarray:
 # ...) shows its own period. Measured on real frames (README, "Sanitize rosbags"): genuine
 # images stay below 1.2, mislabelled ones start at 1.9.
 LAYOUT_RATIO = 1.5
-_NATURAL_PERIOD = {"pixels": None, "bayer": 2, "yuv422": 4}  # pixels: bytes per pixel
+_NATURAL_PERIOD = {"pixels": None, "bayer": 2, "yuv422": 4, "yuv420": 1}  # pixels: bytes per pixel
 _PERIOD_GUESS = {
     2: "16-bit samples or yuv422",
     3: "3-channel pixels (bgr8/rgb8)",
@@ -247,10 +406,12 @@ def check_layout(image: RawImage) -> None:
     rows = _pixel_rows(image, layout)
     if rows is None:
         return
-    natural = _NATURAL_PERIOD[layout.kind] or layout.channels * layout.itemsize
+    natural = _NATURAL_PERIOD[layout.kind] or layout.pixel_bytes
     for p in (2, 3, 4):
         if natural > 1 and (p % natural == 0 or natural % p == 0):
             continue
+        if layout.itemsize == 2 and p % 2 == 0:
+            continue  # 16-bit samples explain even periods (a smooth high byte beside a noisy low one)
         ratio = _period_ratio(rows, p)
         if ratio > LAYOUT_RATIO:
             raise EncodingError(
@@ -265,12 +426,13 @@ def check_layout(image: RawImage) -> None:
 def _pixel_rows(image: RawImage, layout: _Layout) -> np.ndarray | None:
     """A sample of the payload's pixel bytes as int16 rows (padding excluded), None when too small."""
     h, w = int(image.height), int(image.width)
-    row_bytes = w * layout.channels * layout.itemsize
+    row_bytes = w * layout.pixel_bytes
     if h < _MIN_ROWS or row_bytes < _MIN_ROW_BYTES:
         return None
     data = _as_bytes(image.data)
     _pixel_view(image, layout, data)  # validates size and step
-    rows = np.frombuffer(data, np.uint8).reshape(h, int(image.step))[:, :row_bytes]
+    # 4:2:0: the Y plane (the first `h` rows), which reads like mono8.
+    rows = np.frombuffer(data, np.uint8).reshape(layout.rows(h), int(image.step))[:h, :row_bytes]
     # A band in the middle, starting on a multiple of 24 bytes: phases of 2, 3, 4 and 8 line up.
     width = min(row_bytes, _SAMPLE_BYTES) // 24 * 24
     start = (row_bytes - width) // 2 // 24 * 24
@@ -314,7 +476,7 @@ def _as_bytes(data: bytes | bytearray | np.ndarray) -> bytes | bytearray | memor
 def _pixel_view(image: RawImage, layout: _Layout, data) -> np.ndarray:
     """A view of the payload's pixels: (H, W) or (H, W, C) in the payload's dtype, padding excluded."""
     h, w, step = int(image.height), int(image.width), int(image.step)
-    row_bytes = w * layout.channels * layout.itemsize
+    row_bytes = w * layout.pixel_bytes
     if h <= 0 or w <= 0:
         raise EncodingError(f"image has no pixels ({w}x{h})")
     if step < row_bytes:
@@ -323,17 +485,23 @@ def _pixel_view(image: RawImage, layout: _Layout, data) -> np.ndarray:
         )
     if layout.kind == "yuv422" and w % 2:
         raise EncodingError(f"{image.encoding} packs pixel pairs and needs an even width, not {w}")
+    if layout.kind == "yuv420" and (w % 2 or h % 2):
+        raise EncodingError(f"{image.encoding} shares chroma between 2x2 pixels and needs an even size, not {w}x{h}")
+    rows_n = layout.rows(h)
     buf = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data.reshape(-1)
-    if buf.size != step * h:
-        past = ": bytes past the declared image are never read, so never copied" if buf.size > step * h else ""
+    if buf.size != step * rows_n:
+        need = f"{step * h} bytes" if rows_n == h else f"{step * rows_n} bytes (step x height x 3/2)"
+        past = ": bytes past the declared image are never read, so never copied" if buf.size > step * rows_n else ""
         raise EncodingError(
-            f"{image.encoding} {w}x{h} image with step {step} needs {step * h} bytes, the payload has {buf.size}{past}"
+            f"{image.encoding} {w}x{h} image with step {step} needs {need}, the payload has {buf.size}{past}"
         )
-    rows = buf.reshape(h, step)[:, :row_bytes]
+    rows = buf.reshape(rows_n, step)[:, :row_bytes]
     if layout.itemsize == 2:
         rows = rows.view(">u2" if image.is_bigendian else "<u2")
     if layout.kind == "yuv422":
         return rows.reshape(h, w, 2)
+    if layout.kind == "yuv420":
+        return rows  # (H x 3/2, W): the Y plane, then the interleaved chroma
     return rows.reshape(h, w) if layout.channels == 1 else rows.reshape(h, w, layout.channels)
 
 
@@ -342,31 +510,40 @@ def _padding_view(image: RawImage, layout: _Layout, data) -> np.ndarray:
     _pixel_view(image, layout, data)
     h, w, step = int(image.height), int(image.width), int(image.step)
     buf = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data.reshape(-1)
-    return buf.reshape(h, step)[:, w * layout.channels * layout.itemsize :]
+    return buf.reshape(layout.rows(h), step)[:, w * layout.pixel_bytes :]
 
 
 def _pixels_to_bgr(pixels: np.ndarray, layout: _Layout) -> np.ndarray:
+    if layout.itemsize == 2:  # 16-bit: onto 0..255 by the image's own range, then as 8 bits
+        return _pixels_to_bgr(_to_8bit(pixels, *_range16(pixels, layout)), _as_8bit(layout))
     if layout.kind == "bayer":
         return cv2.cvtColor(np.ascontiguousarray(pixels), _DEMOSAIC[layout.order])
     if layout.kind == "yuv422":
         return cv2.cvtColor(np.ascontiguousarray(pixels), _YUV_TO_BGR[layout.order])
+    if layout.kind == "yuv420":
+        return cv2.cvtColor(np.ascontiguousarray(pixels), _YUV420_TO_BGR[layout.order])
     if layout.order == "gray":
-        gray = _to_8bit(pixels) if layout.itemsize == 2 else pixels
-        return cv2.cvtColor(np.ascontiguousarray(gray), cv2.COLOR_GRAY2BGR)
+        return cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_GRAY2BGR)
     if layout.order in ("rgb", "rgba"):
         return np.ascontiguousarray(pixels[..., 2::-1])
     return np.ascontiguousarray(pixels[..., :3])
 
 
-def _to_8bit(pixels16: np.ndarray) -> np.ndarray:
-    lo, hi = _range16(pixels16)
+def _as_8bit(layout: _Layout) -> _Layout:
+    return _Layout(layout.kind, layout.order, layout.channels, 1)
+
+
+def _to_8bit(pixels16: np.ndarray, lo: float, hi: float) -> np.ndarray:
     scaled = (pixels16.astype(np.float32) - lo) * (255.0 / (hi - lo))
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
-def _range16(pixels16: np.ndarray) -> tuple[float, float]:
+def _range16(pixels16: np.ndarray, layout: _Layout) -> tuple[float, float]:
     """The span mapped onto 0..255. A fixed >>8 would leave 12-bit cameras almost black (and so
-    their people undetected); percentiles keep a few hot pixels from flattening the contrast."""
+    their people undetected); percentiles keep a few hot pixels from flattening the contrast. One
+    span for all colour channels (their balance stays), alpha left out."""
+    if layout.kind == "pixels" and layout.channels == 4:
+        pixels16 = pixels16[..., :3]
     lo, hi = np.percentile(pixels16, (0.5, 99.5))
     return float(lo), float(max(hi, lo + 1.0))
 
@@ -389,6 +566,30 @@ def _merge(pixels: np.ndarray, frame: np.ndarray, changed: np.ndarray, layout: _
     """Write `frame`'s pixels into the (writable) payload view where `changed`."""
     if not changed.any():
         return
+    if layout.itemsize == 2:
+        # 16-bit: the new 8-bit samples mapped back into the original's range (as decoding mapped
+        # that range onto 0..255); unchanged samples keep every bit.
+        lo, hi = _range16(pixels, layout)
+        new = np.zeros(pixels.shape, np.uint8)
+        _merge(new, frame, changed, _as_8bit(layout))
+        values = np.rint(lo + new[changed].astype(np.float32) * ((hi - lo) / 255.0)).astype(np.uint16)
+        if layout.kind == "pixels" and layout.channels == 4:
+            values[:, 3] = 0xFFFF  # opaque, as for 8 bits
+        pixels[changed] = values
+        return
+    if layout.kind == "yuv420":
+        # A 2x2 block shares one chroma pair: a changed pixel re-encodes its block.
+        h, w = changed.shape
+        blocks = _blocks(changed)
+        i420 = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_BGR2YUV_I420)
+        flat, quarter = i420.reshape(-1), (h // 2) * (w // 2)  # Y, then the U plane, then the V plane
+        u = flat[h * w : h * w + quarter].reshape(h // 2, w // 2)
+        v = flat[h * w + quarter :].reshape(h // 2, w // 2)
+        chroma = np.stack([u, v] if layout.order == "nv12" else [v, u], axis=-1)
+        in_block = np.repeat(np.repeat(blocks, 2, axis=0), 2, axis=1)
+        pixels[:h][in_block] = i420[:h][in_block]
+        pixels[h:].reshape(h // 2, w // 2, 2)[blocks] = chroma[blocks]
+        return
     if layout.kind == "yuv422":
         # Two horizontal pixels share one U and one V: a changed pixel re-encodes its pair.
         h, w = changed.shape
@@ -404,11 +605,7 @@ def _merge(pixels: np.ndarray, frame: np.ndarray, changed: np.ndarray, layout: _
         return
     if layout.order == "gray":
         gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_BGR2GRAY)
-        if layout.itemsize == 2:
-            lo, hi = _range16(pixels)
-            pixels[changed] = np.rint(lo + gray[changed].astype(np.float32) * ((hi - lo) / 255.0)).astype(np.uint16)
-        else:
-            pixels[changed] = gray[changed]
+        pixels[changed] = gray[changed]
         return
     colour = frame[changed]  # (N, 3) BGR
     if layout.order in ("rgb", "rgba"):

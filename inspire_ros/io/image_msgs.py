@@ -14,6 +14,11 @@ encoding, or is dropped (config `on_error: drop`, or when not even a blank can b
 before decoding, like an undecodable frame: a raw payload that is not exactly step x height
 bytes, a frame larger than `max_frame_pixels` (judged from its header), and a raw payload whose
 bytes do not fit its encoding label (`encodings.check_layout`).
+
+Depth and other non-picture images (16UC1, 32FC1, other nUCm/nSCm/nFCm encodings, compressedDepth
+formats: `is_depth`) are never run through the colour anonymizer, which would write synthetic
+values into the depth: `ImageStream.process` refuses them (dropped, with the reason). What
+happens to a depth topic is the caller's policy (the bag tool's `depth` config key).
 """
 
 from __future__ import annotations
@@ -58,6 +63,18 @@ def replaced_mask(shape: tuple[int, int], instances: list[Instance]) -> np.ndarr
         else:
             region[...] = True
     return mask
+
+
+def is_depth(msg, compressed: bool) -> bool:
+    """True when the message carries depth or other non-picture data (see `encodings.is_depth`)."""
+    return encodings.is_depth(label_of(msg, compressed))
+
+
+def depth_refusal(label: str) -> str:
+    return (
+        f"refused: {label!r} is a depth (non-picture) image; the colour anonymizer would write synthetic values "
+        "into it, so it is never anonymized as a picture (depth topics follow the `depth` policy)"
+    )
 
 
 def raw_image(msg) -> encodings.RawImage:
@@ -160,6 +177,8 @@ class ImageStream:
         index = self.index if index is None else index
         self.index = index + 1
         label = label_of(msg, self.compressed)
+        if encodings.is_depth(label):  # never faked, never passed through: refused whatever on_error says
+            return Anonymized(None, DROPPED, label, error=depth_refusal(label))
         try:
             frame = decode(msg, self.compressed, anonymizer.cfg.max_frame_pixels)
             self.last_size = frame.shape[:2]

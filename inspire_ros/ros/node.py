@@ -15,6 +15,7 @@ published blank or not at all (`on_error`), never as it came in.
 from __future__ import annotations
 
 import array
+import copy
 import re
 import sys
 import threading
@@ -70,8 +71,9 @@ class Camera:
     stream: ImageStream | None = None
     pub: Any = None
     instances_pub: Any = None
-    info_pub: Any = None
+    info_pub: Any = None  # shared by the cameras of one camera_info topic (raw + compressed)
     subs: list = field(default_factory=list)
+    refused_type: str = ""  # auto input advertised with a type the node cannot decode
 
 
 class AnonymizerNode(LifecycleNode):
@@ -87,6 +89,9 @@ class AnonymizerNode(LifecycleNode):
             self._declare(spec, self.file_cfg)
         self.anonymizer: Anonymizer | None = None
         self.cameras: list[Camera] = []
+        self.publishers_by_topic: dict[str, Any] = {}  # one publisher per topic, whatever lists it twice
+        self.info_subs: dict[str, Any] = {}  # camera_info input topic -> subscription
+        self.latest_info: dict[str, CameraInfo] = {}  # camera_info input topic -> latest message
         self.mailbox: Mailbox | None = None
         self.worker: threading.Thread | None = None
         self.diag_pub = None
@@ -166,7 +171,11 @@ class AnonymizerNode(LifecycleNode):
             # Choices are not descriptor constraints rclpy enforces (qos.reliability among them).
             self._check_choices({s.name: self.param(s.name) for s in P.PARAMS if s.choices})
             cams = topics.camera_topics(
-                self.param("cameras"), self.param("outputs"), self.param("input_types"), self.param("output_suffix")
+                self.param("cameras"),
+                self.param("outputs"),
+                self.param("input_types"),
+                self.param("output_suffix"),
+                resolve=lambda name, only_expand: self.resolve_topic_name(name, only_expand=only_expand),
             )
             cfg = self._config_from_params()
             self.anonymizer = Anonymizer(cfg)
@@ -183,7 +192,7 @@ class AnonymizerNode(LifecycleNode):
         provider = getattr(self.anonymizer.detector, "provider", "?")
         self.get_logger().info(
             f"configured: {cfg.method} on {', '.join(cfg.categories)} with {cfg.detector.model} ({provider}); "
-            f"config {self.config_path}; cameras {[c.topics.input for c in self.cameras]}"
+            f"config {self.config_path}; cameras {[c.topics.resolved for c in self.cameras]}"
         )
         return TransitionCallbackReturn.SUCCESS
 
@@ -199,7 +208,9 @@ class AnonymizerNode(LifecycleNode):
         if any(cam.kind is None for cam in self.cameras):
             self._discover()
             self.discovery_timer = self.create_timer(0.5, self._discover)
-        self.get_logger().info("active: " + "; ".join(f"{c.topics.input} -> {c.topics.output}" for c in self.cameras))
+        self.get_logger().info(
+            "active: " + "; ".join(f"{c.topics.resolved} -> {c.topics.output}" for c in self.cameras)
+        )
         return TransitionCallbackReturn.SUCCESS
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -230,6 +241,10 @@ class AnonymizerNode(LifecycleNode):
             for sub in cam.subs:
                 self.destroy_subscription(sub)
             cam.subs = []
+        for sub in self.info_subs.values():
+            self.destroy_subscription(sub)
+        self.info_subs = {}
+        self.latest_info = {}  # no camera_info of before the deactivation pairs with a later image
         if self.mailbox is not None:
             for index in self.mailbox.clear():  # frames waiting at deactivation are dropped
                 self.cameras[index].stats.stale += 1
@@ -239,10 +254,9 @@ class AnonymizerNode(LifecycleNode):
         self.worker = None
 
     def _release(self) -> None:
-        for cam in self.cameras:
-            for pub in (cam.pub, cam.instances_pub, cam.info_pub):
-                if pub is not None:
-                    self.destroy_publisher(pub)
+        for pub in self.publishers_by_topic.values():
+            self.destroy_publisher(pub)
+        self.publishers_by_topic = {}
         if self.diag_pub is not None:
             self.destroy_publisher(self.diag_pub)
         self.cameras, self.diag_pub, self.anonymizer = [], None, None
@@ -270,19 +284,45 @@ class AnonymizerNode(LifecycleNode):
             sequence=Stream(self.anonymizer),  # one tracker per camera
         )
         out_qos = self._qos(self.param("qos.output_reliability"))
-        cam.pub = self.create_publisher(CompressedImage if compressed else Image, cam.topics.output, out_qos)
+        cam.pub = self._publisher(CompressedImage if compressed else Image, cam.topics.output, out_qos)
         if self.param("publish_instances"):
-            cam.instances_pub = self.create_publisher(InstanceArray, cam.topics.instances, 10)
+            cam.instances_pub = self._publisher(InstanceArray, cam.topics.instances, 10)
         if self.param("camera_info"):
-            cam.info_pub = self.create_publisher(CameraInfo, cam.topics.camera_info_out, out_qos)
+            cam.info_pub = self._publisher(CameraInfo, cam.topics.camera_info_out, out_qos)
+
+    def _publisher(self, msg_type, topic: str, qos):
+        """One publisher per topic: a camera listed raw and compressed shares its camera_info and
+        instances topics (a second publisher would double every message on them)."""
+        pub = self.publishers_by_topic.get(topic)
+        if pub is None:
+            pub = self.publishers_by_topic[topic] = self.create_publisher(msg_type, topic, qos)
+        return pub
 
     def _subscribe(self, cam: Camera) -> None:
         index = self.cameras.index(cam)
         qos = self._qos(self.param("qos.reliability"))
         msg_type = CompressedImage if cam.kind == topics.COMPRESSED else Image
-        cam.subs.append(self.create_subscription(msg_type, cam.topics.input, self._on_image(index), qos))
-        if cam.info_pub is not None:
-            cam.subs.append(self.create_subscription(CameraInfo, cam.topics.camera_info_in, cam.info_pub.publish, qos))
+        cam.subs.append(self.create_subscription(msg_type, cam.topics.resolved, self._on_image(index), qos))
+        info_in = cam.topics.camera_info_in
+        if cam.info_pub is not None and info_in not in self.info_subs:
+            # Kept, not forwarded: camera_info goes out with each anonymized image (image_transport's
+            # CameraPublisher), stamped like it, so it never runs ahead of or beside the images.
+            self.info_subs[info_in] = self.create_subscription(CameraInfo, info_in, self._on_info(info_in), qos)
+
+    def _on_info(self, topic: str):
+        def callback(msg: CameraInfo) -> None:
+            self.latest_info[topic] = msg
+
+        return callback
+
+    def _publish_info(self, cam: Camera, header) -> None:
+        """The camera's latest camera_info, with the header of the image just published."""
+        info = self.latest_info.get(cam.topics.camera_info_in)
+        if cam.info_pub is None or info is None:
+            return
+        out = copy.copy(info)  # the stored message stays as received
+        out.header = type(info.header)(stamp=header.stamp, frame_id=header.frame_id)
+        cam.info_pub.publish(out)
 
     def _on_image(self, index: int):
         def callback(msg) -> None:
@@ -299,11 +339,17 @@ class AnonymizerNode(LifecycleNode):
         for cam in self.cameras:
             if cam.kind is not None:
                 continue
-            kind = topics.kind_from_types(advertised.get(self.resolve_topic_name(cam.topics.input), []))
+            types = advertised.get(cam.topics.resolved, [])
+            kind = topics.kind_from_types(types)
             if kind is not None:
                 self._bind(cam, kind)
                 self._subscribe(cam)
-                self.get_logger().info(f"{cam.topics.input}: {kind} images")
+                cam.refused_type = ""
+                self.get_logger().info(f"{cam.topics.resolved}: {kind} images")
+            elif types and not cam.refused_type:  # advertised, but not as an image the node reads
+                cam.refused_type = ", ".join(types)
+                readable = f"{topics.IMAGE_TYPE} or {topics.COMPRESSED_TYPE}"
+                self._report(cam, f"advertised as {cam.refused_type}, not {readable}: not read")
         if all(cam.kind is not None for cam in self.cameras) and self.discovery_timer is not None:
             self.destroy_timer(self.discovery_timer)
             self.discovery_timer = None
@@ -326,6 +372,7 @@ class AnonymizerNode(LifecycleNode):
         result = cam.stream.process(msg)
         if result.msg is not None:
             cam.pub.publish(result.msg)
+            self._publish_info(cam, result.msg.header)
             cam.stats.published += 1
             cam.stats.latency_ms.append((time.monotonic() - received) * 1000)
         if result.status == ANONYMIZED:
@@ -346,7 +393,7 @@ class AnonymizerNode(LifecycleNode):
 
     def _report(self, cam: Camera, text: str) -> None:
         cam.stats.last_error = text
-        self.get_logger().error(f"{cam.topics.input}: {text}", throttle_duration_sec=1.0)
+        self.get_logger().error(f"{cam.topics.resolved}: {text}", throttle_duration_sec=1.0)
 
     # --- diagnostics ---------------------------------------------------------------------------
 
@@ -380,12 +427,14 @@ class AnonymizerNode(LifecycleNode):
                 status.level, status.message = DiagnosticStatus.ERROR, f"{window['new_failures']} frames failed"
             elif window["new_stale"]:
                 status.level, status.message = DiagnosticStatus.WARN, f"{window['new_stale']} stale frames dropped"
+            elif cam.kind is None and cam.refused_type:
+                status.level, status.message = DiagnosticStatus.ERROR, f"input is {cam.refused_type}: not read"
             elif cam.kind is None:
                 status.level, status.message = DiagnosticStatus.WARN, "waiting for the input topic to appear"
             else:
                 status.level, status.message = DiagnosticStatus.OK, "ok"
             status.values = _kv(
-                input=cam.topics.input,
+                input=cam.topics.resolved,
                 output=cam.topics.output,
                 type=cam.kind or "unknown",
                 received=cam.stats.received,

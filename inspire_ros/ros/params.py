@@ -60,7 +60,12 @@ PARAMS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("outputs", STR_LIST, "output topics, one per camera (empty: input + output_suffix)", default=[]),
     ParamSpec("output_suffix", STR, "appended to each input topic to name its output", default="anonymized"),
-    ParamSpec("camera_info", BOOL, "republish each camera's camera_info beside its output", default=True),
+    ParamSpec(
+        "camera_info",
+        BOOL,
+        "publish each camera's latest camera_info with every anonymized image (CameraPublisher style)",
+        default=True,
+    ),
     ParamSpec("publish_instances", BOOL, "publish inspire_ros/InstanceArray on <output>/instances", default=True),
     ParamSpec(
         "qos.reliability",

@@ -28,6 +28,7 @@ IMU_PER_FRAME = 10
 LATENCY = 4_000_000  # header stamp -> log time
 IMAGE_TOPIC, COMPRESSED_TOPIC = "/camera/image_raw", "/camera/image_raw/compressed"
 INFO_TOPIC, IMU_TOPIC = "/camera/camera_info", "/imu/data"
+DEPTH_TOPIC, COMPRESSED_DEPTH_TOPIC = "/camera/depth/image_raw", "/camera/depth/image_raw/compressedDepth"
 
 
 @dataclass
@@ -41,6 +42,27 @@ class BagSpec:
     # Replace chosen image payloads: frame index -> bytes (corrupt frames for fail-closed tests).
     raw_payload: dict[int, bytes] = field(default_factory=dict)
     compressed_payload: dict[int, bytes] = field(default_factory=dict)
+    # A depth camera beside the colour one: 16UC1 (mm) or 32FC1 (m) on DEPTH_TOPIC, at half the
+    # colour size, registered to it (same frame_id unless depth_frame_id says otherwise).
+    depth_encoding: str | None = None
+    compressed_depth: bool = False  # "16UC1; compressedDepth png" on COMPRESSED_DEPTH_TOPIC
+    depth_frame_id: str = "camera_optical_frame"
+    depth_stamp_offset: int = 0  # ns added to the depth frames' header stamps
+
+
+def depth_of(frame: np.ndarray) -> np.ndarray:
+    """A plausible depth map in mm for a frame: far background, nearer where it is darker, a
+    band of missing depth (0) on the left as a real sensor has."""
+    gray = cv2.GaussianBlur(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (9, 9), 3).astype(np.float32)
+    depth = (1500.0 + 12.0 * gray).astype(np.uint16)
+    depth[:, : max(1, depth.shape[1] // 40)] = 0
+    return depth
+
+
+def compressed_depth_payload(depth_mm: np.ndarray) -> bytes:
+    """compressed_depth_image_transport's 16UC1 PNG: a 12-byte ConfigHeader, then the PNG."""
+    header = np.array([0], "<i4").tobytes() + np.array([0.0, 0.0], "<f4").tobytes()
+    return header + cv2.imencode(".png", depth_mm)[1].tobytes()
 
 
 class _Bag:
@@ -107,6 +129,14 @@ def write_camera_bag(path: Path, frames: list[np.ndarray], spec: BagSpec) -> Pat
         if spec.compressed_format
         else None
     )
+    depth_conn = (
+        bag.connection(DEPTH_TOPIC, "sensor_msgs/msg/Image", False, 5, "/camera") if spec.depth_encoding else None
+    )
+    cdepth_conn = (
+        bag.connection(COMPRESSED_DEPTH_TOPIC, "sensor_msgs/msg/CompressedImage", False, 5, "/camera")
+        if spec.compressed_depth
+        else None
+    )
     info_conn = bag.connection(INFO_TOPIC, "sensor_msgs/msg/CameraInfo", True, 10, "/camera")
     imu_conn = bag.connection(IMU_TOPIC, "sensor_msgs/msg/Imu", True, 100, "/imu")
     rng = np.random.default_rng(0)
@@ -146,6 +176,32 @@ def write_camera_bag(path: Path, frames: list[np.ndarray], spec: BagSpec) -> Pat
                 header=header, format=spec.compressed_format, data=np.frombuffer(bytes(data), np.uint8)
             )
             bag.write(comp_conn, stamp + LATENCY + 500_000, msg)
+        if depth_conn is not None or cdepth_conn is not None:
+            depth_mm = depth_of(cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+            dheader = bag.header(stamp + spec.depth_stamp_offset, spec.depth_frame_id)
+        if depth_conn is not None:
+            if spec.depth_encoding == "32FC1":
+                values = depth_mm.astype(np.float32) / 1000.0
+                values[depth_mm == 0] = np.nan
+            else:
+                values = depth_mm
+            msg = types["sensor_msgs/msg/Image"](
+                header=dheader,
+                height=h // 2,
+                width=w // 2,
+                encoding=spec.depth_encoding,
+                is_bigendian=0,
+                step=values.strides[0],
+                data=np.frombuffer(values.astype(values.dtype.newbyteorder("<")).tobytes(), np.uint8),
+            )
+            bag.write(depth_conn, stamp + LATENCY + 200_000, msg)
+        if cdepth_conn is not None:
+            msg = types["sensor_msgs/msg/CompressedImage"](
+                header=dheader,
+                format="16UC1; compressedDepth png",
+                data=np.frombuffer(compressed_depth_payload(depth_mm), np.uint8),
+            )
+            bag.write(cdepth_conn, stamp + LATENCY + 300_000, msg)
         fx = 0.8 * w
         info_kwargs = {
             "header": header,

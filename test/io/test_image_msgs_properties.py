@@ -33,7 +33,8 @@ PROPERTY = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-UNSUPPORTED = ["32FC1", "", "jpeg", "bgr16"]
+UNSUPPORTED = ["", "jpeg", "bgr32", "nv24"]
+DEPTH = ["16UC1", "32FC1", "16SC1", "64FC1"]  # refused whatever on_error says: dropped, never faked
 
 
 class Everywhere:
@@ -88,15 +89,25 @@ def bytes_per_pixel(encoding: str) -> int:
     return layout.channels * layout.itemsize
 
 
+def rows(encoding: str, height: int) -> int:
+    """Payload rows: 4:2:0 (nv12, nv21) adds half the height of chroma rows."""
+    kind = encodings.layout_of(encoding).kind if encoding in encodings.supported_encodings() else None
+    return height + height // 2 if kind == "yuv420" else height
+
+
 def readable(msg: Image) -> bool:
     """The oracle: a raw message whose every byte is a pixel byte or row padding, within the
     pixel budget."""
     if msg.encoding not in encodings.supported_encodings() or msg.height <= 0 or msg.width <= 0:
         return False
     row = msg.width * bytes_per_pixel(msg.encoding)
-    if msg.step < row or len(msg.data) != msg.height * msg.step or msg.width * msg.height > CAP:
+    n_rows = rows(msg.encoding, msg.height)
+    if msg.step < row or len(msg.data) != n_rows * msg.step or msg.width * msg.height > CAP:
         return False
-    return encodings.layout_of(msg.encoding).kind != "yuv422" or msg.width % 2 == 0
+    kind = encodings.layout_of(msg.encoding).kind
+    if kind == "yuv420":
+        return msg.width % 2 == 0 and msg.height % 2 == 0
+    return kind != "yuv422" or msg.width % 2 == 0
 
 
 def fully_read(msg: Image) -> bool:
@@ -104,24 +115,25 @@ def fully_read(msg: Image) -> bool:
     if not readable(msg):
         return False
     row = msg.width * bytes_per_pixel(msg.encoding)
-    return not np.frombuffer(msg.data, np.uint8).reshape(msg.height, msg.step)[:, row:].any()
+    return not np.frombuffer(msg.data, np.uint8).reshape(-1, msg.step)[:, row:].any()
 
 
 @st.composite
 def raw_messages(draw) -> Image:
-    encoding = draw(st.sampled_from(encodings.supported_encodings() + UNSUPPORTED))
+    encoding = draw(st.sampled_from(encodings.supported_encodings() + UNSUPPORTED + DEPTH))
     huge = draw(st.sampled_from([False] * 7 + [True]))
     empty = draw(st.sampled_from([None] * 9 + ["height", "width"]))
     h = 0 if empty == "height" else draw(st.integers(1000, 100_000)) if huge else draw(st.integers(1, 40))
     w = 0 if empty == "width" else draw(st.integers(1, 40))
     row = w * bytes_per_pixel(encoding)
     step = max(0, row + draw(st.sampled_from([0] * 5 + [-1, -3, 1, 2, 5, 8, 13])))
-    exact = 0 if huge else h * step
+    n_rows = rows(encoding, h)
+    exact = 0 if huge else n_rows * step
     n = max(0, exact + draw(st.sampled_from([0] * 8 + [-1, -step, 1, 7, step, 3 * step])))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     data = rng.integers(0, 256, n, dtype=np.uint8)
-    if draw(st.booleans()) and n == h * step and step > row:
-        data.reshape(h, step)[:, row:] = 0  # clean padding, as most drivers write it
+    if draw(st.booleans()) and n == n_rows * step and step > row:
+        data.reshape(n_rows, step)[:, row:] = 0  # clean padding, as most drivers write it
     return Image("hdr", h, w, encoding, draw(st.booleans()), step, data.tobytes())
 
 
@@ -137,9 +149,9 @@ def check_shape(msg: Image, result) -> None:
         assert (
             out.data == encodings.blank_like(encodings.RawImage(*(getattr(msg, f) for f in fields[1:]), msg.data)).data
         )
-    elif msg.height > 0 and msg.step > 0 and len(out.data) == msg.height * msg.step:
+    elif msg.height > 0 and msg.step > 0 and len(out.data) == rows(msg.encoding, msg.height) * msg.step:
         row = msg.width * bytes_per_pixel(msg.encoding)
-        assert not np.frombuffer(out.data, np.uint8).reshape(msg.height, msg.step)[:, row:].any(), "padding kept"
+        assert not np.frombuffer(out.data, np.uint8).reshape(-1, msg.step)[:, row:].any(), "padding kept"
 
 
 def chunks(data: bytes, size: int = 8) -> list[bytes]:
@@ -172,12 +184,18 @@ def test_raw_with_nobody_unchanged_only_when_every_byte_was_read(msg, on_error):
     elif result.status == ANONYMIZED:  # nobody to replace: only cleaned of its padding
         assert result.scrubbed == "row padding zeroed" and not result.instances
         row = msg.width * bytes_per_pixel(msg.encoding)
-        a = np.frombuffer(msg.data, np.uint8).reshape(msg.height, msg.step)[:, :row]
-        b = np.frombuffer(result.msg.data, np.uint8).reshape(msg.height, msg.step)[:, :row]
+        a = np.frombuffer(msg.data, np.uint8).reshape(-1, msg.step)[:, :row]
+        b = np.frombuffer(result.msg.data, np.uint8).reshape(-1, msg.step)[:, :row]
         assert np.array_equal(a, b)
     else:
         assert result.error and not fully_read(msg) or result.status == (BLANKED if on_error == "blank" else DROPPED)
-    if len(msg.data) != msg.height * msg.step or msg.encoding in UNSUPPORTED or msg.width * msg.height > CAP:
+    if msg.encoding in DEPTH:
+        assert result.status == DROPPED and result.msg is None and "depth" in result.error
+    elif (
+        len(msg.data) != rows(msg.encoding, msg.height) * msg.step
+        or msg.encoding in UNSUPPORTED
+        or msg.width * msg.height > CAP
+    ):
         assert result.status == (BLANKED if on_error == "blank" else DROPPED)
 
 
@@ -262,11 +280,24 @@ def compressed_messages(draw) -> tuple[CompressedImage, bool]:
             data = data[: at + 5] + (60_000).to_bytes(2, "big") + (60_000).to_bytes(2, "big") + data[at + 9 :]
     else:
         planted = False
-    fmt = draw(st.sampled_from(["jpeg", "png", "rgb8; jpeg compressed bgr8", "mono8; png compressed mono8", ""]))
+    fmt = draw(
+        st.sampled_from(
+            [
+                "jpeg",
+                "png",
+                "rgb8; jpeg compressed bgr8",
+                "mono8; png compressed mono8",
+                "",
+                "16UC1; compressedDepth png",
+            ]
+        )
+    )
     return CompressedImage("hdr", fmt, data), planted
 
 
 def check_compressed(msg: CompressedImage, planted: bool, result) -> None:
+    if "compressedDepth" in msg.format:  # depth: refused, never faked, never passed through
+        assert result.status == DROPPED and result.msg is None and "depth" in result.error
     if result.msg is not None:
         assert result.msg.format == msg.format and result.msg.header == msg.header
         assert SECRET not in result.msg.data, f"planted bytes in the {result.status} output"
@@ -311,8 +342,9 @@ def test_compressed_with_nobody_keeps_only_what_was_read(case):
 @st.composite
 def raw_images(draw) -> encodings.RawImage:
     encoding = draw(st.sampled_from(encodings.supported_encodings()))
-    h = draw(st.integers(1, 24))
-    w = draw(st.integers(1, 24)) * (2 if encodings.layout_of(encoding).kind == "yuv422" else 1)
+    kind = encodings.layout_of(encoding).kind
+    h = draw(st.integers(1, 24)) * (2 if kind == "yuv420" else 1)
+    w = draw(st.integers(1, 24)) * (2 if kind in ("yuv422", "yuv420") else 1)
     frame = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).integers(0, 256, (h, w, 3), dtype=np.uint8)
     bpp = bytes_per_pixel(encoding)
     return encodings.encode_bgr(
@@ -325,10 +357,10 @@ def raw_images(draw) -> encodings.RawImage:
 def test_untouched_round_trip_keeps_pixels_and_zeroes_padding(image, junk):
     decoded = encodings.to_bgr(image)
     assert encodings.from_bgr(decoded, image).data == image.data  # encode_bgr pads with zeros
-    rows = np.frombuffer(image.data, np.uint8).reshape(image.height, image.step).copy()
+    payload = np.frombuffer(image.data, np.uint8).reshape(-1, image.step).copy()
     row = image.width * bytes_per_pixel(image.encoding)
-    rows[:, row:] = junk
-    dirty = dataclasses.replace(image, data=rows.tobytes())
+    payload[:, row:] = junk
+    dirty = dataclasses.replace(image, data=payload.tobytes())
     assert encodings.has_padding_bytes(dirty) == (junk != 0 and image.step > row)
     assert encodings.from_bgr(encodings.to_bgr(dirty), dirty).data == image.data
     assert encodings.zero_padding(dirty).data == image.data

@@ -142,20 +142,28 @@ def test_auto_input_type_is_read_from_the_graph(ros_client, io, frames):
     assert (got.encoding, got.header.frame_id) == ("rgb8", "cam_auto")
 
 
-def test_camera_info_is_passed_through(ros_client, io):
+def test_camera_info_goes_out_with_each_anonymized_image(ros_client, io, frames):
     pubs, subs = io
     pub = ros_client.publisher(CameraInfo, "cam_raw/camera_info", reliable=True)
     ros_client.wait_matched(pub)
     info = CameraInfo(width=768, height=576, distortion_model="plumb_bob")
-    info.header.frame_id = "cam_raw_optical"
+    info.header.frame_id = "camera_info_frame"
+    for _ in range(3):
+        pub.publish(info)
+        time.sleep(0.2)
+    assert len(subs["info"]) == 0  # not forwarded on its own: it goes out with the images
+    subs[RAW].clear()
+    msg = image_msg(frames[5], "bgr8", stamp_ns=4_500_000_000, frame_id="cam_raw_optical")
     pub.publish(info)
+    _exchange(ros_client, pubs[RAW], subs[RAW], [msg])
     ros_client.wait(lambda: len(subs["info"]) > 0, 10, "camera_info")
     got = subs["info"].messages()[-1]
-    assert (got.width, got.height, got.distortion_model, got.header.frame_id) == (
+    assert (got.width, got.height, got.distortion_model, got.header.frame_id, stamp_ns(got)) == (
         768,
         576,
         "plumb_bob",
-        "cam_raw_optical",
+        "cam_raw_optical",  # the image's header, as image_transport's CameraPublisher does
+        4_500_000_000,
     )
 
 

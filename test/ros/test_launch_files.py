@@ -1,22 +1,34 @@
 """The launch files, checked without `launch` (not installable here): they parse, and every
-package, executable, params file, parameter, launch argument and remapping they name exists."""
+package, executable, params file, parameter, launch argument and remapping they name exists;
+run against a stand-in for `launch` (below), they give the node the topics a user expects."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
+import posixpath
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
 import yaml
 
 from inspire_ros.ros import params as P
+from inspire_ros.ros import topics
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
 NODE_ACTIONS = {"Node", "LifecycleNode"}
 # Topics the node creates with default parameters (relative names a launch file may remap).
-NODE_TOPICS = {"image_raw", "image_raw/anonymized", "image_raw/anonymized/instances", "camera_info"}
+NODE_TOPICS = {
+    "image_raw",
+    "image_raw/anonymized",
+    "image_raw/anonymized/instances",
+    "image_raw/camera_info",
+    "camera_info",
+}
 
 
 def _installed_executables() -> set[str]:
@@ -94,8 +106,9 @@ def test_launch_file_names_only_things_that_exist(path):
             if isinstance(item, ast.Dict):
                 for key in item.keys:
                     assert key.value in P.BY_NAME, f"{path.name} sets undeclared parameter {key.value}"
-        for pair in _kw(call, "remappings").elts:
-            assert pair.elts[0].value in NODE_TOPICS, f"{path.name} remaps {pair.elts[0].value}, not a node topic"
+    for node in _launched_nodes(path, {"namespace": "front", "cameras": "front", "output": "out"}):
+        for source, _ in node["remappings"]:
+            assert source in NODE_TOPICS, f"{path.name} remaps {source}, not a node topic"
 
 
 def test_shipped_params_file_sets_only_declared_parameters_with_valid_values():
@@ -111,3 +124,215 @@ def test_the_check_catches_an_undeclared_parameter():
     with pytest.raises(AssertionError):
         _check_value(P.BY_NAME["qos.depth"], 0)
     assert "detector.score_treshold" not in P.BY_NAME
+
+
+# --- the launch files run against a stand-in for `launch` ----------------------------------------
+
+
+class _Sub:
+    """LaunchConfiguration / PathJoinSubstitution / FindPackageShare: perform(context) -> str."""
+
+    def __init__(self, perform):
+        self._perform = perform
+
+    def perform(self, context) -> str:
+        return self._perform(context)
+
+
+def _text(value, context) -> str:
+    if isinstance(value, _Sub):
+        return value.perform(context)
+    if isinstance(value, list):
+        return "".join(_text(v, context) for v in value)
+    return str(value)
+
+
+def _fake_launch() -> dict[str, types.ModuleType]:
+    class LaunchDescription(list):
+        pass
+
+    class DeclareLaunchArgument:
+        def __init__(self, name, default_value="", description=""):
+            self.name, self.default = name, default_value
+
+    class OpaqueFunction:
+        def __init__(self, function):
+            self.function = function
+
+    class LifecycleNode(dict):
+        def __init__(self, **kwargs):
+            super().__init__(kwargs)
+
+    mods = {name: types.ModuleType(name) for name in ("launch", "launch.actions", "launch.substitutions")}
+    mods |= {name: types.ModuleType(name) for name in ("launch_ros", "launch_ros.actions", "launch_ros.substitutions")}
+    mods["launch"].LaunchDescription = LaunchDescription
+    mods["launch.actions"].DeclareLaunchArgument = DeclareLaunchArgument
+    mods["launch.actions"].OpaqueFunction = OpaqueFunction
+    mods["launch.substitutions"].LaunchConfiguration = lambda name: _Sub(lambda ctx: ctx[name])
+    mods["launch.substitutions"].PathJoinSubstitution = lambda parts: _Sub(
+        lambda ctx: posixpath.join(*(_text(p, ctx) for p in parts))
+    )
+    mods["launch_ros.actions"].LifecycleNode = LifecycleNode
+    mods["launch_ros.actions"].Node = LifecycleNode
+    mods["launch_ros.substitutions"].FindPackageShare = lambda pkg: _Sub(lambda ctx: f"/share/{pkg}")
+    return mods
+
+
+def _launched_nodes(path: Path, args: dict[str, str]) -> list[dict]:
+    """The nodes `path` launches with launch arguments `args` (the others at their defaults):
+    package, executable, namespace, remappings as (from, to) strings."""
+    saved = {name: sys.modules.get(name) for name in _fake_launch()}
+    sys.modules.update(_fake_launch())
+    try:
+        spec = importlib.util.spec_from_file_location(f"_launch_{path.stem.replace('.', '_')}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        actions = module.generate_launch_description()
+    finally:
+        for name, mod in saved.items():
+            if mod is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = mod
+    context: dict[str, str] = {}
+    for action in actions:
+        if hasattr(action, "default"):
+            context[action.name] = args.get(action.name, _text(action.default, context))
+    nodes, pending = [], list(actions)
+    while pending:
+        action = pending.pop(0)
+        if hasattr(action, "function"):
+            pending[:0] = action.function(context)
+        elif isinstance(action, dict):
+            nodes.append(
+                {
+                    "package": action["package"],
+                    "executable": action["executable"],
+                    "namespace": _text(action.get("namespace", ""), context),
+                    "remappings": [(_text(a, context), _text(b, context)) for a, b in action.get("remappings", [])],
+                }
+            )
+    return nodes
+
+
+def _rcl_resolver(namespace: str, remappings: list[tuple[str, str]]) -> topics.Resolver:
+    """rcl's rules for a node's topic names: relative names go under the namespace; the first
+    rule whose (expanded) source equals the expanded name replaces it, unless only_expand."""
+    ns = "/" + namespace.strip("/")
+
+    def expand(name: str) -> str:
+        return name if name.startswith("/") else posixpath.join(ns, name)
+
+    def resolve(name: str, only_expand: bool) -> str:
+        full = expand(name)
+        if not only_expand:
+            for source, target in remappings:
+                if expand(source) == full:
+                    return expand(target)
+        return full
+
+    return resolve
+
+
+def _node_topics(node: dict) -> topics.CameraTopics:
+    """The topics the node gets with the shipped params file (cameras: [image_raw])."""
+    params = yaml.safe_load((ROOT / "config" / "anonymizer_node.yaml").read_text())["/**"]["ros__parameters"]
+    resolve = _rcl_resolver(node["namespace"], node["remappings"])
+    (cam,) = topics.camera_topics(
+        params["cameras"], params.get("outputs", []), params["input_types"], params["output_suffix"], resolve
+    )
+    return cam
+
+
+def _names(cam: topics.CameraTopics) -> tuple[str, ...]:
+    return (cam.resolved, cam.camera_info_in, cam.output, cam.instances, cam.camera_info_out)
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (
+            {"namespace": "front"},
+            (
+                "/front/image_raw",
+                "/front/camera_info",
+                "/front/image_raw/anonymized",
+                "/front/image_raw/anonymized/instances",
+                "/front/image_raw/camera_info",
+            ),
+        ),
+        (
+            {"namespace": "cam", "image": "color/image_raw"},
+            (
+                "/cam/color/image_raw",
+                "/cam/color/camera_info",
+                "/cam/color/image_raw/anonymized",
+                "/cam/color/image_raw/anonymized/instances",
+                "/cam/color/image_raw/camera_info",
+            ),
+        ),
+        (
+            {"namespace": "cam", "image": "image_raw/compressed"},
+            (
+                "/cam/image_raw/compressed",
+                "/cam/camera_info",
+                "/cam/image_raw/anonymized/compressed",
+                "/cam/image_raw/anonymized/instances",
+                "/cam/image_raw/camera_info",
+            ),
+        ),
+        (
+            {"namespace": "cam", "image": "color/image_raw", "output": "private/image"},
+            (
+                "/cam/color/image_raw",
+                "/cam/color/camera_info",
+                "/cam/private/image",
+                "/cam/private/image/instances",
+                "/cam/private/camera_info",
+            ),
+        ),
+    ],
+)
+def test_single_camera_launch_gives_the_topics_a_user_expects(args, expected):
+    (node,) = _launched_nodes(ROOT / "launch" / "anonymizer.launch.py", args)
+    assert (node["package"], node["executable"]) == ("inspire_ros", "anonymizer_node")
+    assert _names(_node_topics(node)) == expected
+
+
+@pytest.mark.parametrize(
+    "image, leaf",
+    [
+        ("image_raw", ("image_raw", "camera_info", "image_raw/anonymized", "image_raw/anonymized/instances")),
+        (
+            "color/image_raw",
+            (
+                "color/image_raw",
+                "color/camera_info",
+                "color/image_raw/anonymized",
+                "color/image_raw/anonymized/instances",
+            ),
+        ),
+        (
+            "image_raw/compressed",
+            (
+                "image_raw/compressed",
+                "camera_info",
+                "image_raw/anonymized/compressed",
+                "image_raw/anonymized/instances",
+            ),
+        ),
+    ],
+)
+def test_multi_camera_launch_gives_each_namespace_the_topics_a_user_expects(image, leaf):
+    nodes = _launched_nodes(ROOT / "launch" / "multi_camera.launch.py", {"cameras": "front, left", "image": image})
+    assert [n["namespace"] for n in nodes] == ["front", "left"]
+    for node in nodes:
+        cam = _node_topics(node)
+        assert _names(cam)[:4] == tuple(f"/{node['namespace']}/{t}" for t in leaf)
+
+
+def test_a_transport_the_node_cannot_decode_is_refused_with_the_way_in():
+    args = {"namespace": "cam", "image": "image_raw/theora"}
+    (node,) = _launched_nodes(ROOT / "launch" / "anonymizer.launch.py", args)
+    with pytest.raises(topics.TransportError, match=r"republish theora raw .*in/theora:=/cam/image_raw/theora"):
+        _node_topics(node)

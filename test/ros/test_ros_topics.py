@@ -4,7 +4,7 @@ import pytest
 
 from inspire_ros import config as config_mod
 from inspire_ros.ros import params as P
-from inspire_ros.ros.topics import camera_topics
+from inspire_ros.ros.topics import TransportError, camera_info_topic, camera_topics, output_topic
 
 
 def test_default_output_names_follow_image_transport():
@@ -51,3 +51,58 @@ def test_live_parameter_ranges_match_the_config_validator(default_cfg):
     assert (spec.lo, spec.hi, spec.step) == (1, 99, 2)
     with pytest.raises(config_mod.ConfigError, match="extractor.edges.kernel_size"):
         default_cfg.replace(**P.config_overrides({spec.name: 4}))
+
+
+def _resolver(namespace: str, rules: list[tuple[str, str]]):
+    def expand(name):
+        return name if name.startswith("/") else f"{namespace}/{name}"
+
+    def resolve(name, only_expand):
+        full = expand(name)
+        return next((expand(b) for a, b in rules if expand(a) == full and not only_expand), full)
+
+    return resolve
+
+
+def test_sibling_topics_follow_the_remapped_input():
+    (cam,) = camera_topics(["image_raw"], [], [], "anonymized", _resolver("/cam", [("image_raw", "color/image_raw")]))
+    assert (cam.resolved, cam.camera_info_in) == ("/cam/color/image_raw", "/cam/color/camera_info")
+    assert (cam.output, cam.instances, cam.camera_info_out) == (
+        "/cam/color/image_raw/anonymized",
+        "/cam/color/image_raw/anonymized/instances",
+        "/cam/color/image_raw/camera_info",
+    )
+    # A derived topic remapped by the name it has without remapping keeps that remapping.
+    rules = [("image_raw", "color/image_raw"), ("image_raw/anonymized", "private/image"), ("camera_info", "/info")]
+    (cam,) = camera_topics(["image_raw"], [], [], "anonymized", _resolver("/cam", rules))
+    assert (cam.output, cam.instances, cam.camera_info_out, cam.camera_info_in) == (
+        "/cam/private/image",
+        "/cam/private/image/instances",
+        "/cam/private/camera_info",
+        "/info",
+    )
+
+
+@pytest.mark.parametrize("transport", ["zstd", "theora", "ffmpeg", "h264", "foxglove"])
+def test_transports_follow_image_transport_names_and_undecodable_ones_are_refused(transport):
+    assert output_topic(f"cam/image_raw/{transport}", "anonymized") == f"cam/image_raw/anonymized/{transport}"
+    assert camera_info_topic(f"cam/image_raw/{transport}") == "cam/camera_info"
+    with pytest.raises(TransportError) as e:
+        camera_topics([f"image_raw/{transport}"], [], [], "anonymized", _resolver("/cam", []))
+    assert f"/cam/image_raw/{transport}" in str(e.value) and f"'{transport}'" in str(e.value)
+    assert f"ros2 run image_transport republish {transport} raw --ros-args -r in/{transport}:=" in str(e.value)
+    # A remapping onto such a topic is refused too: the rule is on the resolved name.
+    with pytest.raises(TransportError):
+        camera_topics(["image_raw"], [], [], "anonymized", _resolver("/cam", [("image_raw", f"image_raw/{transport}")]))
+
+
+def test_compressed_depth_is_refused_as_depth():
+    with pytest.raises(TransportError, match="depth topics are not anonymized by the node"):
+        camera_topics(["depth/image_raw/compressedDepth"], [], [], "anonymized")
+
+
+def test_an_output_whose_camera_info_would_be_the_input_is_refused():
+    with pytest.raises(ValueError, match="'outputs'.*camera_info"):
+        camera_topics(["cam/image_raw"], ["cam/anonymized"], [], "anonymized")
+    with pytest.raises(ValueError, match="'outputs'"):  # raw and compressed onto one output
+        camera_topics(["a/image_raw", "a/image_raw/compressed"], ["x/out", "x/out"], [], "anonymized")
