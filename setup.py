@@ -21,7 +21,6 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
         (f"share/{PACKAGE}/launch", glob("launch/*.py")),
-        (f"share/{PACKAGE}/msg", glob("msg/*.msg")),
         (f"share/{PACKAGE}/models", glob("models/*.yaml") + glob("models/*.onnx")),
     ],
     install_requires=[
@@ -54,7 +53,8 @@ setup(
             "ros-kilted-diagnostic-msgs",
             "ros-kilted-lifecycle-msgs",
         ],
-        # Building msg/ into inspire_ros.msg with those wheels (scripts/build_msgs.sh).
+        # Building the messages package inspire_ros_msgs/ with those wheels (scripts/build_msgs.sh),
+        # and `colcon build` of both packages from them (test/ros/test_colcon_build.py).
         "ros-build": [
             "ros-kilted-rosidl-default-generators",
             "ros-kilted-rosidl-generator-py",
@@ -65,6 +65,12 @@ setup(
             "ros-kilted-ament-cmake-include-directories",
             "ros-kilted-ament-package",
             "catkin_pkg",
+            "ros-kilted-rosidl-default-runtime",
+            "ros-kilted-ament-index-python",
+            "colcon-core",
+            "colcon-ros",
+            "colcon-cmake",
+            "colcon-python-setup-py",
         ],
         "dev": ["pytest>=8", "ruff>=0.6", "hypothesis>=6.100"],
     },

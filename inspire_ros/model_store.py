@@ -1,7 +1,10 @@
 """Model files: find them, verify their sha256 against models/manifest.yaml, fetch them.
 
-Resolution order: explicit path → $INSPIRE_MODEL_DIR → the package's models/ →
-<shared>/models. A file is always hashed before it is loaded: a truncated download or a
+Resolution order (search_dirs): explicit path → $INSPIRE_MODEL_DIR → the package's models/
+(the checkout's when run from one, else the install's) → <install>/share/inspire_ros/models of
+the ament-indexed install (after `colcon build`, found through $AMENT_PREFIX_PATH) →
+<shared>/models ($INSPIRE_SHARED). `inspire models fetch` writes into --dir, else the first
+writable folder of that order. A file is always hashed before it is loaded: a truncated download or a
 swapped model stops start-up instead of silently changing what gets anonymized.
 """
 
@@ -33,6 +36,8 @@ class ModelEntry:
     licence: str
     url: str | None
     source: str
+    # Made from another manifest model (fetched first) rather than downloaded: (model, how).
+    derived_from: str | None = None
 
 
 def manifest_path() -> Path:
@@ -51,6 +56,7 @@ def load_manifest(path: Path | None = None) -> dict[str, ModelEntry]:
                 licence=str(e.get("licence", "unknown")),
                 url=e.get("url"),
                 source=str(e.get("source", "")),
+                derived_from=e.get("derived_from"),
             )
             for name, e in models.items()
         }
@@ -62,11 +68,39 @@ def load_manifest(path: Path | None = None) -> dict[str, ModelEntry]:
 
 
 def search_dirs() -> list[Path]:
+    """The folders a bare model name is looked up in, in order (see the module docstring)."""
     dirs = []
     if os.environ.get("INSPIRE_MODEL_DIR"):
         dirs.append(Path(os.environ["INSPIRE_MODEL_DIR"]))
-    dirs += [paths.package_models_dir(), paths.shared_dir() / "models"]
-    return dirs
+    dirs += [paths.package_models_dir(), paths.install_models_dir(), paths.shared_dir() / "models"]
+    unique: list[Path] = []
+    for d in dirs:
+        if d is not None and all(os.path.realpath(d) != os.path.realpath(u) for u in unique):
+            unique.append(d)
+    return unique
+
+
+def _writable(folder: Path) -> bool:
+    """The folder exists and is writable, or could be created (its nearest existing parent is)."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            return False
+        probe = probe.parent
+    return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+
+
+def fetch_dir() -> Path:
+    """Where `inspire models fetch` writes without --dir: the first writable search folder."""
+    dirs = search_dirs()
+    found = next((d for d in dirs if _writable(d)), None)
+    if found is None:
+        raise ModelError(
+            "no writable model folder among "
+            + ", ".join(str(d) for d in dirs)
+            + ". To fix: pass --dir DIR (and set INSPIRE_MODEL_DIR=DIR for the node), or set INSPIRE_MODEL_DIR."
+        )
+    return found
 
 
 def sha256_of(path: Path) -> str:
@@ -86,11 +120,12 @@ def resolve(model: str, sha256: str | None = None) -> Path:
     found = next((p for p in looked if p.is_file()), None)
     entry = manifest.get(candidate.name)
     if found is None:
-        how = (
-            f"run `inspire models fetch {entry.name}` (downloads {entry.url} and checks its sha256)"
-            if entry and entry.url
-            else "put the file in one of those places"
-        )
+        if entry and entry.url:
+            how = f"run `inspire models fetch {entry.name}` (downloads {entry.url} and checks its sha256)"
+        elif entry and entry.derived_from:
+            how = f"run `inspire models fetch {entry.name}` (makes it from {entry.derived_from}, checks its sha256)"
+        else:
+            how = "put the file in one of those places"
         raise ModelError(
             f"model file '{model}' not found; looked in: "
             + ", ".join(str(p) for p in looked)
@@ -119,20 +154,50 @@ def resolve(model: str, sha256: str | None = None) -> Path:
 def fetch(name: str, dest_dir: Path | None = None) -> Path:
     """Download a manifest model for online users; verified before it is moved into place."""
     entry = load_manifest().get(name)
-    if entry is None or not entry.url:
+    if entry is None or not (entry.url or entry.derived_from):
         raise ModelError(f"model '{name}' has no download URL in {manifest_path()}")
-    dest_dir = Path(dest_dir or os.environ.get("INSPIRE_MODEL_DIR") or paths.package_models_dir())
+    dest_dir = Path(dest_dir) if dest_dir else fetch_dir()
     dest_dir.mkdir(parents=True, exist_ok=True)
+    source = None
+    if entry.derived_from:
+        try:
+            source = resolve(entry.derived_from)
+        except ModelError:
+            source = fetch(entry.derived_from, dest_dir)
     fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{name}.", suffix=".part")
     os.close(fd)
     try:
-        urllib.request.urlretrieve(entry.url, tmp)  # noqa: S310 - pinned https URL from the manifest
+        if source is not None:
+            Path(tmp).write_bytes(dynamic_hw(source.read_bytes()))
+            where = f"derived from {source}"
+        else:
+            urllib.request.urlretrieve(entry.url, tmp)  # noqa: S310 - pinned https URL from the manifest
+            where = f"download from {entry.url}"
         actual = sha256_of(Path(tmp))
         if actual != entry.sha256:
-            raise ModelError(f"download of {name} from {entry.url} has sha256 {actual}, expected {entry.sha256}")
+            raise ModelError(f"{name} {where} has sha256 {actual}, expected {entry.sha256}")
         final = dest_dir / name
         os.replace(tmp, final)
         return final
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def dynamic_hw(model: bytes) -> bytes:
+    """A YOLOX ONNX graph with a fixed input made to take any H/W: the input's H and W and the
+    output's box count become symbolic (H, W, N) and the stale shape annotations go. The graph
+    itself is untouched (YOLOX's decode is per grid cell), so the result is byte-identical to
+    the shipped `yolox_nano_dynamic.onnx`, which the sha256 check confirms."""
+    try:
+        import onnx
+    except ImportError as e:
+        raise ModelError("making a dynamic-input model needs the onnx package: pip install onnx") from e
+    m = onnx.load_from_string(model)
+    dims_in = m.graph.input[0].type.tensor_type.shape.dim
+    dims_out = m.graph.output[0].type.tensor_type.shape.dim
+    for dim, name in ((dims_in[2], "H"), (dims_in[3], "W"), (dims_out[1], "N")):
+        dim.ClearField("dim_value")
+        dim.dim_param = name
+    del m.graph.value_info[:]
+    return m.SerializeToString()

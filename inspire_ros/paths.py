@@ -13,16 +13,26 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SOURCE_ROOT = PACKAGE_DIR.parent  # the checkout when installed editable / run from source
 
 
-def share_dir() -> Path:
-    """Package data root: the checkout, or <prefix>/share/inspire_ros in a ROS install."""
-    if (SOURCE_ROOT / "config" / "default.yaml").is_file():
-        return SOURCE_ROOT
+def running_from_checkout() -> bool:
+    return (SOURCE_ROOT / "config" / "default.yaml").is_file()
+
+
+def install_share_dir() -> Path | None:
+    """<prefix>/share/inspire_ros of a colcon/ROS install found through the ament index
+    ($AMENT_PREFIX_PATH), or None."""
     try:
         from ament_index_python.packages import get_package_share_directory
 
         return Path(get_package_share_directory("inspire_ros"))
-    except Exception:  # noqa: BLE001 - no ament index: fall back to the source layout
+    except Exception:  # noqa: BLE001 - no ament index or not installed there
+        return None
+
+
+def share_dir() -> Path:
+    """Package data root: the checkout, or <prefix>/share/inspire_ros in a ROS install."""
+    if running_from_checkout():
         return SOURCE_ROOT
+    return install_share_dir() or SOURCE_ROOT
 
 
 def config_dir() -> Path:
@@ -34,7 +44,14 @@ def default_config_path() -> Path:
 
 
 def package_models_dir() -> Path:
+    """models/ of the checkout or of the install this code runs from (holds manifest.yaml)."""
     return share_dir() / "models"
+
+
+def install_models_dir() -> Path | None:
+    """share/inspire_ros/models of the ament-indexed install (colcon build), or None."""
+    share = install_share_dir()
+    return share / "models" if share else None
 
 
 def shared_dir() -> Path:

@@ -1,9 +1,14 @@
-"""Several cameras, each with its own anonymizer_node in the camera's namespace:
-<ns>/<image> -> <ns>/<image>/anonymized for every ns in `cameras`; camera_info, instances and
-the output follow the input (image:=color/image_raw -> <ns>/color/camera_info in,
-<ns>/color/image_raw/anonymized out; image:=image_raw/compressed -> <ns>/image_raw/anonymized/compressed).
+"""Several cameras, each with its own anonymizer_node (`<ns>/anonymizer`) in the camera's
+namespace: <ns>/<image> -> <ns>/<image>/anonymized for every ns in `cameras`; camera_info,
+instances and the output follow the input (image:=color/image_raw -> <ns>/color/camera_info in,
+<ns>/color/image_raw/anonymized out; image:=image_raw/compressed ->
+<ns>/image_raw/anonymized/compressed; output:=private/image -> <ns>/private/image). `image` and
+`output` are relative, so each camera reads and writes its own namespace.
+
+Lifecycle, use_sim_time and log_level as in anonymizer.launch.py (launch drives the lifecycle).
 
   ros2 launch inspire_ros multi_camera.launch.py cameras:=front,left,right
+  ros2 launch inspire_ros multi_camera.launch.py cameras:=front,rear image:=color/image_raw use_sim_time:=true
 """
 
 from launch import LaunchDescription
@@ -12,17 +17,51 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import LifecycleNode
 from launch_ros.substitutions import FindPackageShare
 
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def _flag(context, name: str) -> bool:
+    value = LaunchConfiguration(name).perform(context).strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ValueError(f"launch argument '{name}': {value!r} is not true or false")
+    return value in _TRUE
+
+
+def _relative(context, name: str) -> str:
+    value = LaunchConfiguration(name).perform(context).strip()
+    if value.startswith("/"):
+        raise ValueError(
+            f"launch argument '{name}': {value} is absolute, so every camera would use that one topic; "
+            "give it relative to the camera namespaces"
+        )
+    return value
+
 
 def _nodes(context):
-    names = [n.strip() for n in LaunchConfiguration("cameras").perform(context).split(",") if n.strip()]
+    names = [n.strip().strip("/") for n in LaunchConfiguration("cameras").perform(context).split(",") if n.strip()]
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"launch argument 'cameras': give distinct camera namespaces, got {names}")
+    remappings = [("image_raw", _relative(context, "image"))]
+    output = _relative(context, "output")
+    if output:
+        remappings.append(("image_raw/anonymized", output))
     return [
         LifecycleNode(
             package="inspire_ros",
             executable="anonymizer_node",
             name="anonymizer",
             namespace=ns,
-            parameters=[LaunchConfiguration("params_file"), {"config_file": LaunchConfiguration("config_file")}],
-            remappings=[("image_raw", LaunchConfiguration("image"))],
+            parameters=[
+                LaunchConfiguration("params_file"),
+                {
+                    "config_file": LaunchConfiguration("config_file"),
+                    "use_sim_time": _flag(context, "use_sim_time"),
+                    "autostart": False,  # launch owns the lifecycle (below)
+                },
+            ],
+            remappings=remappings,
+            ros_arguments=["--log-level", LaunchConfiguration("log_level")],
+            autostart=_flag(context, "autostart"),
             output="screen",
         )
         for ns in names
@@ -37,6 +76,11 @@ def generate_launch_description():
             ),
             DeclareLaunchArgument("image", default_value="image_raw", description="image topic inside each namespace"),
             DeclareLaunchArgument(
+                "output",
+                default_value="",
+                description="anonymized topic inside each namespace (empty: <image>/anonymized)",
+            ),
+            DeclareLaunchArgument(
                 "params_file",
                 default_value=PathJoinSubstitution([FindPackageShare("inspire_ros"), "config", "anonymizer_node.yaml"]),
                 description="ROS parameters shared by the nodes",
@@ -44,6 +88,15 @@ def generate_launch_description():
             DeclareLaunchArgument(
                 "config_file", default_value="", description="anonymizer config (empty: config/default.yaml)"
             ),
+            DeclareLaunchArgument(
+                "autostart",
+                default_value="true",
+                description="launch configures and activates the nodes (false: leave it to a lifecycle manager)",
+            ),
+            DeclareLaunchArgument(
+                "use_sim_time", default_value="false", description="use /clock (bag playback, simulation)"
+            ),
+            DeclareLaunchArgument("log_level", default_value="info", description="debug | info | warn | error | fatal"),
             OpaqueFunction(function=_nodes),
         ]
     )

@@ -3,7 +3,7 @@
 # (editable) with extras. Only the package registry is used.
 #   VENV=.venv EXTRAS=dev,torch bash scripts/setup.sh   (torch: training; ray: sanitize-many on a cluster;
 #   eval: inspire eval; ros + ros-build: the live node from the ROS 2 Kilted wheels, and
-#   inspire_ros.msg built from msg/)
+#   the message package inspire_ros_msgs/ built into the venv by scripts/build_msgs.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${VENV:-.venv}"

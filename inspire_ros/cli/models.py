@@ -12,6 +12,7 @@ def run(args) -> int:
         path = model_store.fetch(args.name, Path(args.dir) if args.dir else None)
         print(f"inspire: fetched {args.name} -> {path} (sha256 verified)")
         return 0
+    print("search order: " + " -> ".join(str(d) for d in model_store.search_dirs()))
     for name, entry in model_store.load_manifest().items():
         try:
             where = str(model_store.resolve(name))

@@ -1,10 +1,15 @@
 """`anonymizer_node`: a lifecycle node that republishes camera topics anonymized.
 
 configure  validates parameters and the config file, loads and checks the models, creates the
-           publishers;
-activate   subscribes the cameras and starts the worker;
-deactivate unsubscribes and stops the worker (frames waiting are dropped);
+           publishers (lifecycle publishers: they publish only while the node is active);
+activate   enables the publishers, subscribes the cameras and starts the worker;
+deactivate unsubscribes, stops the worker (frames waiting are dropped), disables the publishers;
 cleanup    releases publishers and models.
+
+Every image publisher and subscription takes the standard `qos_overrides.<topic>.<publisher|
+subscription>.<history|depth|reliability>` parameters (QoSOverridingOptions) over the profile
+of the `qos.*` parameters. Depth frames on a camera input are refused: never anonymized, never
+published, counted (`depth_refused`) and logged once per camera.
 
 Subscription callbacks only drop the message into its camera's latest-frame-wins slot
 (mailbox.py); one worker thread anonymizes and publishes, so the executor stays free for
@@ -38,19 +43,20 @@ from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from .. import config as config_mod
 from ..coco import CLASS_ID
 from ..config import ConfigError
-from ..io.image_msgs import ANONYMIZED, BLANKED, DROPPED, UNCHANGED, ImageStream, why
+from ..io.image_msgs import ANONYMIZED, BLANKED, DROPPED, UNCHANGED, ImageStream, is_depth, label_of, why
 from ..paths import default_config_path
 from ..pipeline import Anonymizer
 from ..sequence import Stream
 from . import params as P
 from . import topics
 from .mailbox import Mailbox
-from .stats import CameraStats, rss_mb
+from .stats import CameraStats, FrequencyStatus, TimeStampStatus, rss_mb
 
 _ROS_TYPES = {
     P.BOOL: ParameterType.PARAMETER_BOOL,
@@ -61,6 +67,15 @@ _ROS_TYPES = {
 }
 _UNSET_TYPES = {P.STR_LIST: Parameter.Type.STRING_ARRAY}
 RCLError = _rclpy.RCLError
+DEPTH_ADVICE = (
+    "the node does not anonymize depth; sanitize recordings offline with the bag tool's `depth` policy "
+    "(drop | copy | invalidate), or do not feed depth topics to the node"
+)
+
+
+def _overridable() -> QoSOverridingOptions:
+    """The standard qos_overrides.<topic>.<entity>.{history,depth,reliability} parameters."""
+    return QoSOverridingOptions.with_default_policies()
 
 
 @dataclass(eq=False)  # identity: cameras are looked up by object
@@ -71,9 +86,14 @@ class Camera:
     stream: ImageStream | None = None
     pub: Any = None
     instances_pub: Any = None
+    detections_pub: Any = None  # vision_msgs/Detection2DArray (publish_detections)
     info_pub: Any = None  # shared by the cameras of one camera_info topic (raw + compressed)
     subs: list = field(default_factory=list)
     refused_type: str = ""  # auto input advertised with a type the node cannot decode
+    hardware_id: str = ""
+    depth_label: str = ""  # the encoding/format of the first depth frame refused (logged once)
+    freq: FrequencyStatus = field(default_factory=FrequencyStatus)
+    stamps: TimeStampStatus = field(default_factory=TimeStampStatus)
 
 
 class AnonymizerNode(LifecycleNode):
@@ -97,7 +117,7 @@ class AnonymizerNode(LifecycleNode):
         self.diag_pub = None
         self.diag_timer = None
         self.discovery_timer = None
-        self.active = False
+        self.detections = "off"  # on | off | unavailable: <why>
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # --- parameters ----------------------------------------------------------------------------
@@ -161,7 +181,8 @@ class AnonymizerNode(LifecycleNode):
             for cam in self.cameras:
                 if cam.stream is not None:
                     cam.stream.jpeg_quality = int(values["jpeg_quality"])
-        self.get_logger().info(f"parameters changed: {values}")
+        if any(name in P.BY_NAME for name in values):  # not the qos_overrides declared with a topic
+            self.get_logger().info(f"parameters changed: {values}")
         return SetParametersResult(successful=True)
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -177,17 +198,39 @@ class AnonymizerNode(LifecycleNode):
                 self.param("output_suffix"),
                 resolve=lambda name, only_expand: self.resolve_topic_name(name, only_expand=only_expand),
             )
+            hardware_ids = self.param("hardware_ids")
+            if hardware_ids and len(hardware_ids) != len(cams):
+                raise ValueError(
+                    f"parameter 'hardware_ids': {len(hardware_ids)} ids for {len(cams)} cameras; give one per camera"
+                )
             cfg = self._config_from_params()
             self.anonymizer = Anonymizer(cfg)
+            self.detections = self._detections_support()
+            self.cameras = [
+                Camera(
+                    t,
+                    hardware_id=hardware_ids[i] if hardware_ids else t.resolved,
+                    freq=FrequencyStatus(
+                        float(self.param("diagnostics.min_rate")),
+                        float(self.param("diagnostics.max_rate")),
+                        float(self.param("diagnostics.rate_tolerance")),
+                        int(self.param("diagnostics.window_size")),
+                    ),
+                    stamps=TimeStampStatus(
+                        float(self.param("diagnostics.min_stamp_delay")),
+                        float(self.param("diagnostics.max_stamp_delay")),
+                    ),
+                )
+                for i, t in enumerate(cams)
+            ]
+            for cam in self.cameras:
+                if cam.topics.kind != topics.AUTO:
+                    self._bind(cam, cam.topics.kind)
         except Exception as e:  # noqa: BLE001 - report why and stay unconfigured
             self.configure_error = e  # main() tells a bad config (exit 2) from other failures
             self.get_logger().error(f"configure failed: {why(e)}")
-            self.anonymizer = None
+            self._release()
             return TransitionCallbackReturn.FAILURE
-        self.cameras = [Camera(t) for t in cams]
-        for cam in self.cameras:
-            if cam.topics.kind != topics.AUTO:
-                self._bind(cam, cam.topics.kind)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         provider = getattr(self.anonymizer.detector, "provider", "?")
         self.get_logger().info(
@@ -196,14 +239,28 @@ class AnonymizerNode(LifecycleNode):
         )
         return TransitionCallbackReturn.SUCCESS
 
+    def _detections_support(self) -> str:
+        if not self.param("publish_detections"):
+            return "off"
+        try:
+            import vision_msgs.msg  # noqa: F401 - optional: ros-<distro>-vision-msgs
+        except ImportError:
+            reason = "vision_msgs is not installed (ros-<distro>-vision-msgs)"
+            self.get_logger().warning(f"publish_detections: {reason}; no Detection2DArray is published")
+            return f"unavailable: {reason}"
+        return "on"
+
+    def _state_label(self) -> str:
+        return self._state_machine.current_state[1]
+
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        super().on_activate(state)  # enables the lifecycle publishers
         self.mailbox = Mailbox(len(self.cameras))
         for cam in self.cameras:
             if cam.kind is not None:
                 self._subscribe(cam)
         self.worker = threading.Thread(target=self._work, args=(self.mailbox,), name="anonymizer", daemon=True)
         self.worker.start()
-        self.active = True
         self.diag_timer = self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics)
         if any(cam.kind is None for cam in self.cameras):
             self._discover()
@@ -214,8 +271,8 @@ class AnonymizerNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._stop()
-        return TransitionCallbackReturn.SUCCESS
+        self._stop()  # the worker is joined first: no frame is counted published that was gated
+        return super().on_deactivate(state)  # disables the lifecycle publishers
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
@@ -232,7 +289,6 @@ class AnonymizerNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _stop(self) -> None:
-        self.active = False
         for timer in (self.diag_timer, self.discovery_timer):
             if timer is not None:
                 self.destroy_timer(timer)
@@ -255,11 +311,12 @@ class AnonymizerNode(LifecycleNode):
 
     def _release(self) -> None:
         for pub in self.publishers_by_topic.values():
-            self.destroy_publisher(pub)
+            self.destroy_lifecycle_publisher(pub)
         self.publishers_by_topic = {}
         if self.diag_pub is not None:
             self.destroy_publisher(self.diag_pub)
         self.cameras, self.diag_pub, self.anonymizer = [], None, None
+        self.detections = "off"
 
     # --- topics --------------------------------------------------------------------------------
 
@@ -272,7 +329,7 @@ class AnonymizerNode(LifecycleNode):
 
     def _bind(self, cam: Camera, kind: str) -> None:
         """Create the camera's publishers once its message type is known."""
-        from inspire_ros.msg import InstanceArray  # built from msg/ (colcon, or scripts/build_msgs.sh)
+        from inspire_ros_msgs.msg import InstanceArray  # package inspire_ros_msgs (colcon, or scripts/build_msgs.sh)
 
         compressed = kind == topics.COMPRESSED
         cam.kind = kind
@@ -287,6 +344,10 @@ class AnonymizerNode(LifecycleNode):
         cam.pub = self._publisher(CompressedImage if compressed else Image, cam.topics.output, out_qos)
         if self.param("publish_instances"):
             cam.instances_pub = self._publisher(InstanceArray, cam.topics.instances, 10)
+        if self.detections == "on":
+            from vision_msgs.msg import Detection2DArray
+
+            cam.detections_pub = self._publisher(Detection2DArray, cam.topics.detections, 10)
         if self.param("camera_info"):
             cam.info_pub = self._publisher(CameraInfo, cam.topics.camera_info_out, out_qos)
 
@@ -295,19 +356,28 @@ class AnonymizerNode(LifecycleNode):
         instances topics (a second publisher would double every message on them)."""
         pub = self.publishers_by_topic.get(topic)
         if pub is None:
-            pub = self.publishers_by_topic[topic] = self.create_publisher(msg_type, topic, qos)
+            pub = self.create_lifecycle_publisher(msg_type, topic, qos, qos_overriding_options=_overridable())
+            self.publishers_by_topic[topic] = pub
+            if self._state_label() in ("active", "activating"):  # bound by discovery while active
+                pub.on_activate(None)
         return pub
 
     def _subscribe(self, cam: Camera) -> None:
         index = self.cameras.index(cam)
         qos = self._qos(self.param("qos.reliability"))
         msg_type = CompressedImage if cam.kind == topics.COMPRESSED else Image
-        cam.subs.append(self.create_subscription(msg_type, cam.topics.resolved, self._on_image(index), qos))
+        cam.subs.append(
+            self.create_subscription(
+                msg_type, cam.topics.resolved, self._on_image(index), qos, qos_overriding_options=_overridable()
+            )
+        )
         info_in = cam.topics.camera_info_in
         if cam.info_pub is not None and info_in not in self.info_subs:
             # Kept, not forwarded: camera_info goes out with each anonymized image (image_transport's
             # CameraPublisher), stamped like it, so it never runs ahead of or beside the images.
-            self.info_subs[info_in] = self.create_subscription(CameraInfo, info_in, self._on_info(info_in), qos)
+            self.info_subs[info_in] = self.create_subscription(
+                CameraInfo, info_in, self._on_info(info_in), qos, qos_overriding_options=_overridable()
+            )
 
     def _on_info(self, topic: str):
         def callback(msg: CameraInfo) -> None:
@@ -342,8 +412,13 @@ class AnonymizerNode(LifecycleNode):
             types = advertised.get(cam.topics.resolved, [])
             kind = topics.kind_from_types(types)
             if kind is not None:
-                self._bind(cam, kind)
-                self._subscribe(cam)
+                try:
+                    self._bind(cam, kind)
+                    self._subscribe(cam)
+                except Exception as e:  # noqa: BLE001 - a bad qos override: reported, not read
+                    cam.kind, cam.refused_type = None, f"cannot be read: {why(e)}"
+                    self._report(cam, cam.refused_type)
+                    continue
                 cam.refused_type = ""
                 self.get_logger().info(f"{cam.topics.resolved}: {kind} images")
             elif types and not cam.refused_type:  # advertised, but not as an image the node reads
@@ -369,12 +444,22 @@ class AnonymizerNode(LifecycleNode):
                 self._report(cam, f"frame dropped: {why(e)}")
 
     def _process(self, cam: Camera, msg, received: float) -> None:
+        compressed = cam.kind == topics.COMPRESSED
+        if is_depth(msg, compressed):  # never anonymized as a picture, never published, never faked
+            self._refuse_depth(cam, label_of(msg, compressed))
+            return
         result = cam.stream.process(msg)
         if result.msg is not None:
+            if not cam.pub.is_activated:  # deactivated while this frame was on its way out
+                cam.stats.stale += 1
+                return
             cam.pub.publish(result.msg)
             self._publish_info(cam, result.msg.header)
             cam.stats.published += 1
             cam.stats.latency_ms.append((time.monotonic() - received) * 1000)
+            cam.freq.tick()
+            header = result.msg.header
+            cam.stamps.tick(header.stamp.sec + header.stamp.nanosec * 1e-9, self.get_clock().now().nanoseconds * 1e-9)
         if result.status == ANONYMIZED:
             cam.stats.anonymized += 1
             cam.stats.scrubbed += bool(result.scrubbed) and not result.instances
@@ -390,6 +475,16 @@ class AnonymizerNode(LifecycleNode):
         cam.stats.instances += len(result.instances)
         if cam.instances_pub is not None:
             cam.instances_pub.publish(instance_array(msg.header, cam.stream.anonymizer.cfg.method, result))
+        if cam.detections_pub is not None:
+            cam.detections_pub.publish(detection_array(msg.header, result))
+
+    def _refuse_depth(self, cam: Camera, label: str) -> None:
+        cam.stats.depth_refused += 1
+        if not cam.depth_label:  # once per camera: a depth topic sends every frame
+            cam.depth_label = label
+            self.get_logger().warning(
+                f"{cam.topics.resolved}: depth frames ({label!r}) are refused and not published: {DEPTH_ADVICE}"
+            )
 
     def _report(self, cam: Camera, text: str) -> None:
         cam.stats.last_error = text
@@ -405,7 +500,7 @@ class AnonymizerNode(LifecycleNode):
         anonymizer = self.anonymizer
         name = self.get_fully_qualified_name()
         node = DiagnosticStatus(name=f"{name}: anonymizer", hardware_id=name, level=DiagnosticStatus.OK)
-        node.message = "active" if self.active else "inactive"
+        node.message = self._state_label()
         cfg = anonymizer.cfg if anonymizer is not None else None
         node.values = _kv(
             method=cfg.method if cfg else "",
@@ -418,13 +513,17 @@ class AnonymizerNode(LifecycleNode):
             generator=f"{cfg.generator.type} {cfg.generator.model or ''}".strip() if cfg else "",
             provider=getattr(anonymizer.detector, "provider", "?") if anonymizer else "",
             rss_mb=f"{rss_mb():.1f}",
+            detections=self.detections,
         )
         array_msg.status.append(node)
         for cam in self.cameras:
             window = cam.stats.window()
-            status = DiagnosticStatus(name=f"{name}: {cam.topics.input}", hardware_id=name)
+            status = DiagnosticStatus(name=f"{name}: {cam.topics.input}", hardware_id=cam.hardware_id)
             if window["new_failures"]:
                 status.level, status.message = DiagnosticStatus.ERROR, f"{window['new_failures']} frames failed"
+            elif window["new_depth"]:  # not a failure: the input is depth, which the node does not anonymize
+                status.level = DiagnosticStatus.WARN
+                status.message = f"{window['new_depth']} depth frames ({cam.depth_label}) refused: {DEPTH_ADVICE}"
             elif window["new_stale"]:
                 status.level, status.message = DiagnosticStatus.WARN, f"{window['new_stale']} stale frames dropped"
             elif cam.kind is None and cam.refused_type:
@@ -446,6 +545,7 @@ class AnonymizerNode(LifecycleNode):
                 failed=cam.stats.failed,
                 blanked=cam.stats.blanked,
                 dropped_on_error=cam.stats.dropped_on_error,
+                depth_refused=cam.stats.depth_refused,
                 instances=cam.stats.instances,
                 **_coverage(cam),
                 rate_in_hz=f"{window['rate_in_hz']:.2f}",
@@ -454,11 +554,27 @@ class AnonymizerNode(LifecycleNode):
                 last_error=cam.stats.last_error,
             )
             array_msg.status.append(status)
+            array_msg.status.append(self._topic_status(cam, name))
         self.diag_pub.publish(array_msg)
+
+    def _topic_status(self, cam: Camera, name: str) -> DiagnosticStatus:
+        """diagnostic_updater's TopicDiagnostic for the camera's output: frequency and timestamp
+        checks merged (worst level, both messages)."""
+        f_level, f_msg, f_values = cam.freq.run()
+        t_level, t_msg, t_values = cam.stamps.run()
+        level = max(f_level, t_level)
+        message = "; ".join(m for lv, m in ((f_level, f_msg), (t_level, t_msg)) if lv == level)
+        return DiagnosticStatus(
+            name=f"{name}: {cam.topics.output} topic status",
+            hardware_id=cam.hardware_id,
+            level=bytes([level]),
+            message=message,
+            values=_kv(**f_values, **t_values),
+        )
 
 
 def instance_array(header, method: str, result):
-    from inspire_ros.msg import Instance, InstanceArray
+    from inspire_ros_msgs.msg import Instance, InstanceArray
 
     out = InstanceArray(header=header, method=method)
     for inst in result.instances:
@@ -475,6 +591,26 @@ def instance_array(header, method: str, result):
                 mask_area=int(inst.mask_area),
             )
         )
+    return out
+
+
+def detection_array(header, result):
+    """vision_msgs/Detection2DArray of the replaced instances: box centre and size in pixels,
+    one hypothesis each (class_id: the category name, score: the detector's)."""
+    from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
+
+    out = Detection2DArray(header=header)
+    for inst in result.instances:
+        b = inst.box
+        det = Detection2D(header=header)
+        det.bbox.center.position.x = (b.x0 + b.x1) / 2.0
+        det.bbox.center.position.y = (b.y0 + b.y1) / 2.0
+        det.bbox.size_x, det.bbox.size_y = float(b.x1 - b.x0), float(b.y1 - b.y0)
+        hypothesis = ObjectHypothesisWithPose()
+        hypothesis.hypothesis.class_id = inst.category
+        hypothesis.hypothesis.score = float(inst.score)
+        det.results.append(hypothesis)
+        out.detections.append(det)
     return out
 
 

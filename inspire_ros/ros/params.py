@@ -90,7 +90,47 @@ PARAMS: tuple[ParamSpec, ...] = (
         lo=0.1,
         hi=60.0,
     ),
-    ParamSpec("autostart", BOOL, "configure and activate on start (no lifecycle manager needed)", default=True),
+    ParamSpec(
+        "hardware_ids",
+        STR_LIST,
+        "diagnostics hardware_id per camera, e.g. its serial (empty: the camera's resolved input topic)",
+        default=[],
+    ),
+    ParamSpec("diagnostics.min_rate", FLOAT, "Hz the output should reach (0: no minimum)", default=0.0, lo=0.0, hi=1e4),
+    ParamSpec("diagnostics.max_rate", FLOAT, "Hz the output should not exceed (0: none)", default=0.0, lo=0.0, hi=1e4),
+    ParamSpec("diagnostics.rate_tolerance", FLOAT, "relative tolerance on min/max_rate", default=0.1, lo=0.0, hi=1.0),
+    ParamSpec(
+        "diagnostics.window_size", INT, "diagnostic periods the rate is measured over", default=5, lo=1, hi=100, step=1
+    ),
+    ParamSpec(
+        "diagnostics.max_stamp_delay",
+        FLOAT,
+        "seconds an output's header stamp may lag the node's clock (older: ERROR)",
+        default=5.0,
+        lo=0.0,
+        hi=1e6,
+    ),
+    ParamSpec(
+        "diagnostics.min_stamp_delay",
+        FLOAT,
+        "lowest acceptable delay in seconds (negative: stamps from the future; below: ERROR)",
+        default=-1.0,
+        lo=-1e6,
+        hi=0.0,
+    ),
+    ParamSpec(
+        "publish_detections",
+        BOOL,
+        "also publish vision_msgs/Detection2DArray on <output>/detections (needs vision_msgs installed)",
+        default=False,
+    ),
+    ParamSpec(
+        "autostart",
+        BOOL,
+        "configure and activate on start (ros2 run); the launch files set it false and let launch "
+        "drive the lifecycle (their own autostart argument)",
+        default=True,
+    ),
     # --- the anonymizer: read-only model choices ---------------------------------------------------------
     ParamSpec("detector.model", STR, f"detector model: {_MODEL}", config_key="detector.model"),
     ParamSpec(

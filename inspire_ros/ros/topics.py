@@ -3,7 +3,7 @@
 Pure naming rules (no rclpy), so launch checks and tests can use them too. The rules follow
 image_transport: a transport topic is `<base>/<transport>` (`front/image_raw/compressed`), its
 camera_info is the sibling of the base (`front/camera_info`), and the anonymized twin is
-`<base>/anonymized[/<transport>]` with `<base>/anonymized/instances` beside it.
+`<base>/anonymized[/<transport>]` with `<base>/anonymized/instances` (and `/detections`) beside it.
 
 Names are derived from the input *as resolved* (namespace and remapping applied, `resolve`):
 `-r image_raw:=color/image_raw` moves camera_info, output and instances with the input. A derived
@@ -53,6 +53,7 @@ class CameraTopics:
     camera_info_in: str
     camera_info_out: str
     resolved: str = ""  # the input after namespace and remapping (as given without a resolver)
+    detections: str = ""  # vision_msgs/Detection2DArray beside instances (publish_detections)
 
 
 def split_transport(topic: str) -> tuple[str, str]:
@@ -81,6 +82,10 @@ def camera_info_topic(image_topic: str) -> str:
 
 def instances_topic(output: str) -> str:
     return posixpath.join(split_transport(output)[0], "instances")
+
+
+def detections_topic(output: str) -> str:
+    return posixpath.join(split_transport(output)[0], "detections")
 
 
 def kind_from_name(topic: str) -> str:
@@ -168,9 +173,11 @@ def camera_topics(
             raise ValueError(f"parameter 'outputs': camera {topic} would publish onto its own input")
         if outputs:
             instances, info_out = resolve(instances_topic(out), True), resolve(camera_info_topic(out), True)
+            detections = resolve(detections_topic(out), True)
         else:
             declared = output_topic(topic, suffix)
             instances = derived(instances_topic(declared), instances_topic(out))
+            detections = derived(detections_topic(declared), detections_topic(out))
             info_out = derived(camera_info_topic(declared), camera_info_topic(out))
         info_in = derived(camera_info_topic(topic), camera_info_topic(resolved))
         if info_out == info_in:
@@ -187,6 +194,7 @@ def camera_topics(
                 camera_info_in=info_in,
                 camera_info_out=info_out,
                 resolved=resolved if resolve is not _expand else topic,
+                detections=detections,
             )
         )
     outs = [c.output for c in cams]

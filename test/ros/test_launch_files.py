@@ -21,6 +21,8 @@ from inspire_ros.ros import topics
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
 NODE_ACTIONS = {"Node", "LifecycleNode"}
+ROS_PARAMS = {"use_sim_time"}  # declared by every rclpy node, not in the node's table
+LIFECYCLE_ARGS = {"autostart", "use_sim_time", "log_level"}
 # Topics the node creates with default parameters (relative names a launch file may remap).
 NODE_TOPICS = {
     "image_raw",
@@ -85,7 +87,10 @@ def test_launch_file_names_only_things_that_exist(path):
             assert node.module.split(".")[0] in ("launch", "launch_ros"), node.module
 
     declared_args = {c.args[0].value for c in _calls(tree, {"DeclareLaunchArgument"})}
-    used_args = {c.args[0].value for c in _calls(tree, {"LaunchConfiguration"})}
+    # LaunchConfiguration("x"), and helpers reading one by name: _flag(context, "x")
+    calls = _calls(tree, {"LaunchConfiguration", "_flag", "_relative"})
+    used_args = {a.value for c in calls for a in c.args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+    assert used_args >= LIFECYCLE_ARGS | {"params_file", "config_file", "image"}
     assert used_args <= declared_args, f"undeclared launch arguments: {used_args - declared_args}"
 
     # Every package-relative path (FindPackageShare + parts) is a file the package installs.
@@ -105,7 +110,9 @@ def test_launch_file_names_only_things_that_exist(path):
         for item in _kw(call, "parameters").elts:
             if isinstance(item, ast.Dict):
                 for key in item.keys:
-                    assert key.value in P.BY_NAME, f"{path.name} sets undeclared parameter {key.value}"
+                    assert key.value in P.BY_NAME or key.value in ROS_PARAMS, (
+                        f"{path.name} sets undeclared parameter {key.value}"
+                    )
     for node in _launched_nodes(path, {"namespace": "front", "cameras": "front", "output": "out"}):
         for source, _ in node["remappings"]:
             assert source in NODE_TOPICS, f"{path.name} remaps {source}, not a node topic"
@@ -210,6 +217,14 @@ def _launched_nodes(path: Path, args: dict[str, str]) -> list[dict]:
                     "executable": action["executable"],
                     "namespace": _text(action.get("namespace", ""), context),
                     "remappings": [(_text(a, context), _text(b, context)) for a, b in action.get("remappings", [])],
+                    "autostart": action.get("autostart", False),
+                    "parameters": [
+                        {k: v if isinstance(v, bool) else _text(v, context) for k, v in p.items()}
+                        if isinstance(p, dict)
+                        else _text(p, context)
+                        for p in action.get("parameters", [])
+                    ],
+                    "ros_arguments": [_text(a, context) for a in action.get("ros_arguments", [])],
                 }
             )
     return nodes
@@ -336,3 +351,75 @@ def test_a_transport_the_node_cannot_decode_is_refused_with_the_way_in():
     (node,) = _launched_nodes(ROOT / "launch" / "anonymizer.launch.py", args)
     with pytest.raises(topics.TransportError, match=r"republish theora raw .*in/theora:=/cam/image_raw/theora"):
         _node_topics(node)
+
+
+# --- lifecycle, sim time, log level ------------------------------------------------------------
+
+
+def _overrides(node: dict) -> dict:
+    """The node's parameters set by the launch file itself (the dict after the params file)."""
+    return {k: v for p in node["parameters"] if isinstance(p, dict) for k, v in p.items()}
+
+
+@pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
+def test_lifecycle_sim_time_and_log_level_arguments_with_their_defaults(path):
+    tree = ast.parse(path.read_text(), str(path))
+    declared = {c.args[0].value for c in _calls(tree, {"DeclareLaunchArgument"})}
+    assert declared >= LIFECYCLE_ARGS
+    for node in _launched_nodes(path, {}):
+        # launch drives the lifecycle; the node's own autostart is off so the two never race
+        assert node["autostart"] is True
+        assert _overrides(node)["autostart"] is False
+        assert _overrides(node)["use_sim_time"] is False
+        assert node["ros_arguments"] == ["--log-level", "info"]
+        assert node["parameters"][0] == "/share/inspire_ros/config/anonymizer_node.yaml"
+
+
+@pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
+def test_lifecycle_sim_time_and_log_level_arguments_reach_the_node(path):
+    args = {"autostart": "false", "use_sim_time": "True", "log_level": "debug"}
+    nodes = _launched_nodes(path, args)
+    assert nodes
+    for node in nodes:
+        assert node["autostart"] is False  # left unconfigured for a lifecycle manager
+        assert _overrides(node)["autostart"] is False  # and the node does not start itself either
+        assert _overrides(node)["use_sim_time"] is True
+        assert node["ros_arguments"] == ["--log-level", "debug"]
+
+
+@pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
+def test_a_flag_that_is_not_a_boolean_is_refused(path):
+    with pytest.raises(ValueError, match="use_sim_time"):
+        _launched_nodes(path, {"use_sim_time": "sometimes"})
+
+
+def test_the_node_parameter_autostart_is_declared_for_running_without_launch():
+    # ros2 run / .venv/bin/anonymizer_node: the node starts itself (the shipped params say so)
+    params = yaml.safe_load((ROOT / "config" / "anonymizer_node.yaml").read_text())["/**"]["ros__parameters"]
+    assert P.BY_NAME["autostart"].default is True and params["autostart"] is True
+
+
+def test_multi_camera_outputs_are_one_per_namespace_where_users_look():
+    nodes = _launched_nodes(
+        ROOT / "launch" / "multi_camera.launch.py", {"cameras": "front,/left/,rear", "output": "private/image"}
+    )
+    assert [n["namespace"] for n in nodes] == ["front", "left", "rear"]
+    cams = [_node_topics(n) for n in nodes]
+    assert [c.output for c in cams] == ["/front/private/image", "/left/private/image", "/rear/private/image"]
+    assert [c.instances for c in cams] == [f"/{ns}/private/image/instances" for ns in ("front", "left", "rear")]
+    assert [c.detections for c in cams] == [f"/{ns}/private/image/detections" for ns in ("front", "left", "rear")]
+    assert len({c.camera_info_out for c in cams}) == 3
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ({"image": "/camera/image_raw"}, "absolute"),
+        ({"output": "/anonymized"}, "absolute"),
+        ({"cameras": "front,front"}, "distinct"),
+        ({"cameras": " , "}, "distinct"),
+    ],
+)
+def test_multi_camera_refuses_arguments_that_would_merge_cameras(args, match):
+    with pytest.raises(ValueError, match=match):
+        _launched_nodes(ROOT / "launch" / "multi_camera.launch.py", args)

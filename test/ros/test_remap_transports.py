@@ -15,8 +15,8 @@ import pytest
 import yaml
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from inspire_ros.msg import InstanceArray
 from inspire_ros.ros.harness import NodeProcess, compressed_msg, image_msg, ros_env, stamp_ns
+from inspire_ros_msgs.msg import InstanceArray
 
 from conftest import read_video_frames
 
@@ -86,7 +86,8 @@ def test_sibling_topics_follow_the_remapped_input_with_one_publisher_each(ros_cl
     # Raw and compressed of one camera: one publisher on its camera_info and instances topics.
     assert c.node.count_publishers(INFO_OUT) == 1 and c.node.count_publishers(INSTANCES) == 1
     assert c.node.count_subscribers(INFO_IN) == 1
-    assert graph[INFO_OUT] == ["sensor_msgs/msg/CameraInfo"] and graph[INSTANCES] == ["inspire_ros/msg/InstanceArray"]
+    assert graph[INFO_OUT] == ["sensor_msgs/msg/CameraInfo"]
+    assert graph[INSTANCES] == ["inspire_ros_msgs/msg/InstanceArray"]
 
 
 def test_camera_info_goes_out_once_per_anonymized_image_with_its_header(ros_client, node, frames):
