@@ -70,3 +70,25 @@ class BlindSpotDetector:
         kept = [d for d in found if not (x0 <= (d.box.x0 + d.box.x1) / 2 < x1 and y0 <= (d.box.y0 + d.box.y1) / 2 < y1)]
         self.hidden += len(found) - len(kept)
         return kept
+
+
+class NoDetectMethod:
+    """A detector plug-in that forgot `detect` (the protocol check must refuse it)."""
+
+    provider = "cpu"
+
+    def __init__(self, cfg):
+        pass
+
+    def find(self, frame):
+        return []
+
+
+class NoProvider:
+    """A detector plug-in without the `provider` attribute the node and the audit report."""
+
+    def __init__(self, cfg):
+        pass
+
+    def detect(self, frame):
+        return []

@@ -321,3 +321,12 @@ def test_fuzz_nested_dicts(fuzz_file, data, preset):
     else:
         assert config_mod.from_dict(config_mod.to_dict(cfg)) == cfg  # what validates, round-trips
     _load_or_refuse(fuzz_file, yaml.safe_dump(data).encode(), preset)
+
+
+@pytest.mark.parametrize("plugin, lacks", [("NoDetectMethod", "detect"), ("NoProvider", "provider")])
+def test_plugins_are_checked_against_their_block_protocol(plugin, lacks):
+    from inspire_ros.pipeline import Anonymizer
+
+    cfg = config_mod.from_dict({"detector": {"backend": f"plugins:{plugin}"}})
+    with pytest.raises(ConfigError, match=f"'detector.backend'.*lacks {lacks} of Detector"):
+        Anonymizer(cfg)

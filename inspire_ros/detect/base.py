@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..config import Config
-from ..plugins import load_plugin
+from ..plugins import build_plugin
 from ..types import Box, Detection
 
 
@@ -52,7 +52,7 @@ def build_detector(cfg: Config) -> Detector:
 
         detector = UltralyticsDetector(cfg)
     else:
-        detector = load_plugin(backend, "detector.backend", Detector)(cfg)
+        detector = build_plugin(backend, "detector.backend", Detector, cfg)
     if cfg.detector.tiles.enabled:
         from .sliced import SlicedDetector
 

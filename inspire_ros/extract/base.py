@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..config import Config, ExtractorConfig, block_params
-from ..plugins import load_plugin
+from ..plugins import build_plugin
 from ..types import CropBatch, Features
 from .edges import edge_maps
 
@@ -50,4 +50,4 @@ def build_extractor(ecfg: ExtractorConfig, cfg: Config, key: str) -> Extractor:
         from .detector_masks import DetectorMaskExtractor
 
         return DetectorMaskExtractor(ecfg)
-    return load_plugin(ecfg.type, f"{key}.type", Extractor)(ecfg, cfg)
+    return build_plugin(ecfg.type, f"{key}.type", Extractor, ecfg, cfg)

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..config import Config, GeneratorConfig
-from ..plugins import load_plugin
+from ..plugins import build_plugin
 
 
 @runtime_checkable
@@ -34,4 +34,4 @@ def build_generator(gcfg: GeneratorConfig, cfg: Config, key: str) -> Generator:
         from .gan import GanGenerator
 
         return GanGenerator(gcfg, cfg)
-    return load_plugin(gcfg.type, f"{key}.type", Generator)(gcfg, cfg)
+    return build_plugin(gcfg.type, f"{key}.type", Generator, gcfg, cfg)
