@@ -234,3 +234,23 @@ def test_deactivated_node_publishes_nothing_until_activated(ros_client, io, fram
     ros_client.wait_matched(pubs[RAW])
     msg = image_msg(frames[0], "bgr8", stamp_ns=7_100_000_000)
     assert stamp_ns(msg) in _exchange(ros_client, pubs[RAW], subs[RAW], [msg])
+
+
+def test_the_camera_tracker_resets_when_time_jumps(ros_client, io, frames):
+    """A stamp going backwards (a bag replayed again) or a long gap starts the camera's tracker
+    over: old tracks say nothing about the new frames. Counted in the camera's diagnostics."""
+    pubs, subs = io
+    diag = ros_client.diagnostics()
+
+    def resets() -> int:
+        before = len(diag)
+        ros_client.wait(lambda: len(diag) > before + 1, 10, "fresh diagnostics")  # after the last frame
+        return int(status_values(diag.messages()[-1], RAW)["tracker_resets"])
+
+    base = 50_000_000_000
+    _exchange(ros_client, pubs[RAW], subs[RAW], [image_msg(frames[0], "bgr8", stamp_ns=base)])
+    start = resets()
+    jumps = [base - 1_000_000_000, base + 60_000_000_000]  # backwards, then a minute later
+    for stamp in jumps:
+        _exchange(ros_client, pubs[RAW], subs[RAW], [image_msg(frames[1], "bgr8", stamp_ns=stamp)])
+    assert resets() - start == len(jumps)
