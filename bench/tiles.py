@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from inspire_ros import config as config_mod
+from inspire_ros.boxes import iou_matrix
 from inspire_ros.detect import build_detector
 from inspire_ros.eval.datasets import pets09_gt
 from inspire_ros.paths import shared_dir
@@ -85,13 +86,8 @@ def recall(frames, gts, detector) -> tuple[float, float, float]:
             total += 1
             region = union[max(g.y0, 0) : g.y1, max(g.x0, 0) : g.x1]
             covered += region.size > 0 and region.mean() >= 0.8
-            matched += any(_iou(g, b) >= 0.5 for b in dets)
+        matched += int((iou_matrix(gt, dets).max(1, initial=0.0) >= 0.5).sum())
     return covered / total, matched / total, 1000 * spent / len(frames)
-
-
-def _iou(a: Box, b: Box) -> float:
-    inter = max(0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0, min(a.y1, b.y1) - max(a.y0, b.y0))
-    return inter / max(1, a.area + b.area - inter)
 
 
 def main() -> None:

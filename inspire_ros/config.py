@@ -339,17 +339,25 @@ def _build_dataclass(cls: type, value: Any, path: str) -> Any:
     return cls(**kwargs)
 
 
-def reductions(cfg: Config) -> list[str]:
-    """Settings in force that protect fewer people than the defaults would."""
+def _reduced(cfg: Config) -> list[tuple[str, str]]:
+    """(config key, why) of each setting in force that protects fewer people than the defaults."""
     out = []
     if cfg.detector.score_threshold > MAX_SAFE_SCORE:
         out.append(
-            f"detector.score_threshold {cfg.detector.score_threshold} is above {MAX_SAFE_SCORE}: "
-            "many people and cars will not be detected, so not replaced"
+            (
+                "detector.score_threshold",
+                f"{cfg.detector.score_threshold} is above {MAX_SAFE_SCORE}: many people and cars will not be "
+                "detected, so not replaced",
+            )
         )
     if "person" not in cfg.categories:
-        out.append(f"categories ({', '.join(cfg.categories)}) do not include person: nobody is replaced")
+        out.append(("categories", f"({', '.join(cfg.categories)}) do not include person: nobody is replaced"))
     return out
+
+
+def reductions(cfg: Config) -> list[str]:
+    """Settings in force that protect fewer people than the defaults would, as sentences."""
+    return [f"{key} {why}" for key, why in _reduced(cfg)]
 
 
 def _check_semantics(cfg: Config) -> None:
@@ -369,8 +377,7 @@ def _check_semantics(cfg: Config) -> None:
         if sec is not None and sec.edges.low > sec.edges.high:
             _fail(f"{where}.edges.low", "must not exceed edges.high")
     if not cfg.allow_reduced_protection:
-        for reduction in reductions(cfg):
-            key, why = reduction.split(" ", 1)
+        for key, why in _reduced(cfg):
             _fail(key, f"{why}; set allow_reduced_protection: true to accept that")
 
 

@@ -97,6 +97,9 @@ class Anonymizer:
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """The detector's candidates: every box down to the low score threshold."""
         check_frame(frame, self.cfg.max_frame_pixels)
+        return self._candidates(frame)
+
+    def _candidates(self, frame: np.ndarray) -> list[Detection]:
         found = self.detector.detect(frame)
         pad = self.cfg.detector.box_padding
         if not pad:
@@ -136,7 +139,7 @@ class Anonymizer:
         check_frame(frame, self.cfg.max_frame_pixels)
         clock = _Clock(timings)
         if detections is None:
-            candidates = self.detect(frame)
+            candidates = self._candidates(frame)
             if guard is not None:
                 detections = guard.update(candidates, frame.shape[:2], stamp_ns)
             else:

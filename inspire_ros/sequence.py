@@ -20,7 +20,7 @@ import numpy as np
 from .pipeline import Anonymizer
 from .track import lookahead
 from .track.receipt import Receipt
-from .types import Detection
+from .types import Box, Detection
 
 
 def stream_salt(seed: int | None, name: str) -> int | None:
@@ -62,8 +62,6 @@ class Detected:
 
     @classmethod
     def from_json(cls, data: dict) -> Detected:
-        from .types import Box
-
         return cls(
             candidates=[
                 None if c is None else [Detection(Box(*r[:4]), r[5], int(r[4]), float(r[6])) for r in c]
@@ -111,10 +109,6 @@ class Stream:
             return self
         return Stream(anonymizer, self.detected, self.salt)
 
-    @property
-    def lookahead(self) -> bool:
-        return self.plan is not None
-
     def anonymize(
         self,
         frame: np.ndarray,
@@ -128,7 +122,7 @@ class Stream:
         if self.plan is None:
             result = anonymizer.anonymize_or_blank(frame, timings, rng, guard=self.guard, stamp_ns=stamp_ns)
             if self.guard is None and result[2] is None:
-                self.receipt.add([_as_detection(i) for i in result[1]])
+                self.receipt.add(result[1])  # frame by frame: what was replaced is what was detected
             return result
         error = None
         if index >= len(self.plan):
@@ -140,7 +134,3 @@ class Stream:
         if error is not None:
             return anonymizer.fail(frame, error)
         return anonymizer.anonymize_or_blank(frame, timings, rng, detections=self.plan[index])
-
-
-def _as_detection(inst) -> Detection:
-    return Detection(inst.box, inst.category, -1, inst.score, source=inst.source, track_id=inst.track_id)

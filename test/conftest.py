@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -23,6 +24,29 @@ if not (SHARED / "README.md").is_file():
 VTEST = SHARED / "data" / "pets09_s2l1" / "vtest.avi"
 BUS = SHARED / "data" / "street" / "bus.jpg"
 CAMVID = SHARED / "data" / "camvid"
+
+
+@dataclass(frozen=True)
+class ImageMsg:
+    """The fields of sensor_msgs/Image (rosbags and rclpy messages carry the same): a message
+    for the ROS-free image step without a typestore."""
+
+    header: str
+    height: int
+    width: int
+    encoding: str
+    is_bigendian: bool
+    step: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CompressedImageMsg:
+    """The fields of sensor_msgs/CompressedImage."""
+
+    header: str
+    format: str
+    data: bytes
 
 
 def read_video_frames(indices: list[int], path: Path = VTEST) -> list[np.ndarray]:

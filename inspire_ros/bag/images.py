@@ -73,12 +73,18 @@ class ImageTopic:
         """Take over the state after a frame that was not processed here (taken from a journal)."""
         self.stream.last_size = last_size
 
+    def _message(self, data: bytes):
+        """(message, None), or (None, why it cannot be deserialized)."""
+        try:
+            return self.codec.deserialize(data), None
+        except Exception as e:  # noqa: BLE001 - reported by the caller
+            return None, f"cannot deserialize {self.codec.msgtype}: {why(e)}"
+
     def frame(self, data: bytes) -> tuple[np.ndarray | None, str | None]:
         """The message's pixels as BGR (for the detection pass), or None and why not."""
-        try:
-            msg = self.codec.deserialize(data)
-        except Exception as e:  # noqa: BLE001 - reported; pass 2 fails the frame again
-            return None, f"cannot deserialize {self.codec.msgtype}: {why(e)}"
+        msg, error = self._message(data)
+        if msg is None:  # pass 2 fails the frame again
+            return None, error
         try:
             return self.codec.decode(msg, self.stream.anonymizer.cfg.max_frame_pixels), None
         except Exception as e:  # noqa: BLE001 - as above
@@ -87,10 +93,9 @@ class ImageTopic:
     def process(self, data: bytes, rng: np.random.Generator | None = None, index: int | None = None) -> FrameOutcome:
         """`rng`: the random stream for this frame (None: the anonymizer's own). `index`: the
         message's position in its topic."""
-        try:
-            msg = self.codec.deserialize(data)
-        except Exception as e:  # noqa: BLE001 - without a message there is nothing to blank
-            return FrameOutcome(None, DROPPED, "?", error=f"cannot deserialize {self.codec.msgtype}: {why(e)}")
+        msg, error = self._message(data)
+        if msg is None:  # without a message there is nothing to blank
+            return FrameOutcome(None, DROPPED, "?", error=error)
         result = self.stream.process(msg, rng, index=index)
         if result.status == UNCHANGED:
             return FrameOutcome(data, UNCHANGED, result.label)

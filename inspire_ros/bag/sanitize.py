@@ -332,11 +332,9 @@ def _sequences(
         detected = {t: Detected() for t in topics}
         bar = tqdm(total=frames_total or None, unit="frame", desc=f"{name} (detect)", disable=not options.progress)
         try:
-            for conn, _, data in source.messages():
-                handler = handlers.get(connection_key(conn))
-                if handler is None:
-                    continue
-                frame, error = handler.frame(data)
+            # Only the anonymized topics' messages are read in this pass.
+            for conn, _, data in source.messages([c for c in source.connections if connection_key(c) in handlers]):
+                frame, error = handlers[connection_key(conn)].frame(data)
                 detected[conn.topic].add(frame, anonymizer, error)
                 bar.update()
         finally:

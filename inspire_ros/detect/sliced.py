@@ -13,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..boxes import intersections
 from ..config import TilesConfig
 from ..types import Box, Detection
 from .base import Detector
@@ -87,12 +88,10 @@ def merge(found: list[tuple[Detection, bool]], nms_threshold: float) -> list[Det
         return []
     dets = [d for d, _ in found]
     cut = np.array([c for _, c in found])
-    xyxy = np.array([d.box.as_list() for d in dets], np.float64)
+    boxes = [d.box for d in dets]
+    xyxy = np.array([b.as_list() for b in boxes], np.float64)
     cls = np.array([d.class_id for d in dets])
-    area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
-    iw = np.minimum(xyxy[:, None, 2], xyxy[None, :, 2]) - np.maximum(xyxy[:, None, 0], xyxy[None, :, 0])
-    ih = np.minimum(xyxy[:, None, 3], xyxy[None, :, 3]) - np.maximum(xyxy[:, None, 1], xyxy[None, :, 1])
-    inter = iw.clip(0) * ih.clip(0)
+    inter, area, _ = intersections(boxes, boxes)
     ios = inter / np.maximum(np.minimum(area[:, None], area[None, :]), 1.0)
     join = (ios >= JOIN_IOS) & (cls[:, None] == cls[None, :]) & (cut[:, None] | cut[None, :])
     # Groups of joined boxes (union-find over the pairs).
@@ -126,9 +125,3 @@ def _nms(dets: list[Detection], threshold: float) -> list[Detection]:
     xywh = [[d.box.x0, d.box.y0, d.box.width, d.box.height] for d in dets]
     idx = cv2.dnn.NMSBoxesBatched(xywh, [d.score for d in dets], [d.class_id for d in dets], 0.0, threshold)
     return [dets[int(i)] for i in np.asarray(idx, dtype=np.int64).reshape(-1)]
-
-
-def iou(a: Box, b: Box) -> float:
-    inter = max(0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0, min(a.y1, b.y1) - max(a.y0, b.y0))
-    union = a.area + b.area - inter
-    return inter / union if union > 0 else 0.0

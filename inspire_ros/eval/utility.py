@@ -8,20 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..boxes import iou_matrix
 from ..types import Box, Detection
-
-
-def iou_matrix(a: list[Box], b: list[Box]) -> np.ndarray:
-    if not a or not b:
-        return np.zeros((len(a), len(b)))
-    A = np.array([x.as_list() for x in a], float)[:, None]
-    B = np.array([x.as_list() for x in b], float)[None]
-    iw = np.clip(np.minimum(A[..., 2], B[..., 2]) - np.maximum(A[..., 0], B[..., 0]), 0, None)
-    ih = np.clip(np.minimum(A[..., 3], B[..., 3]) - np.maximum(A[..., 1], B[..., 1]), 0, None)
-    inter = iw * ih
-    area = lambda X: (X[..., 2] - X[..., 0]) * (X[..., 3] - X[..., 1])  # noqa: E731
-    union = area(A) + area(B) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 def match(gt: list[Box], preds: list[Box], scores: list[float], threshold: float = 0.5) -> list[bool]:

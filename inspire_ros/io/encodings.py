@@ -660,16 +660,40 @@ def compressed_size(fmt: str, data: bytes | np.ndarray) -> tuple[int, int]:
         return int.from_bytes(buf[20:24], "big"), int.from_bytes(buf[16:20], "big")
     for marker, start, stop in _jpeg_segments(buf):
         if marker in _JPEG_SOF:
-            body = buf[start:stop].lstrip(b"\xff")[1:]  # length, precision, height, width, ...
-            if len(body) < 7:
+            size = _sof_size(buf[start:stop])
+            if size is None:
                 break
-            height, width = int.from_bytes(body[3:5], "big"), int.from_bytes(body[5:7], "big")
-            if height == 0 or width == 0:
-                raise EncodingError(f"JPEG data of compressed image (format {fmt!r}) declares a {width}x{height} frame")
-            return height, width
+            if 0 in size:
+                raise EncodingError(
+                    f"JPEG data of compressed image (format {fmt!r}) declares a {size[1]}x{size[0]} frame"
+                )
+            return size
         if marker == 0xDA:
             break
     raise EncodingError(f"JPEG data of compressed image (format {fmt!r}) has no frame header before its first scan")
+
+
+def _sof_size(segment: bytes) -> tuple[int, int] | None:
+    """(height, width) of a JPEG frame header segment (SOFn), None if it is cut short."""
+    body = segment.lstrip(b"\xff")[1:]  # length, precision, height, width, ...
+    if len(body) < 7:
+        return None
+    return int.from_bytes(body[3:5], "big"), int.from_bytes(body[5:7], "big")
+
+
+def jpeg_check(data: bytes | np.ndarray) -> tuple[bool, tuple[int, int] | None]:
+    """(complete, (height, width) from its frame header or None) of a JPEG. Complete: its
+    segments and entropy-coded data run to the end marker (EOI), whatever follows it.
+    libjpeg decodes a truncated file with only a warning (grey rows); this walk finds it."""
+    buf = bytes(_as_bytes(data))
+    size = None
+    try:
+        for marker, start, stop in _jpeg_segments(buf):
+            if marker in _JPEG_SOF and size is None:
+                size = _sof_size(buf[start:stop])
+    except EncodingError:
+        return False, size
+    return True, size  # the walk ends at EOI, or raises
 
 
 def scrub_compressed(fmt: str, data: bytes | np.ndarray) -> tuple[bytes, list[str]] | None:

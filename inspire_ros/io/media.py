@@ -30,6 +30,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .encodings import EncodingError, compressed_size, jpeg_check
+
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mov": "mp4v", ".mkv": "mp4v"}
 TMP_MARK = ".inspire-tmp-"
@@ -151,43 +153,6 @@ class _StderrTrap:
             self._file = None
 
 
-_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def jpeg_check(data: bytes) -> tuple[bool, tuple[int, int] | None]:
-    """(complete, (height, width) from its frame header or None) of a JPEG. Complete: its
-    segments and entropy-coded data run to the end marker (EOI), whatever follows it.
-    libjpeg decodes a truncated file with only a warning (grey rows); this walk finds it."""
-    size = None
-    if data[:2] != b"\xff\xd8":
-        return False, size
-    pos, n = 2, len(data)
-    while pos + 2 <= n:
-        if data[pos] != 0xFF:
-            return False, size  # garbage between segments: damaged
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker == 0xD9:
-            return True, size
-        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # no length field
-            pos += 2
-            continue
-        if pos + 4 > n:
-            return False, size
-        if marker in _JPEG_SOF and pos + 9 <= n:
-            size = int.from_bytes(data[pos + 5 : pos + 7], "big"), int.from_bytes(data[pos + 7 : pos + 9], "big")
-        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if marker == 0xDA:  # start of scan: entropy-coded data up to the next marker
-            found = _JPEG_MARKER.search(data, pos)
-            if found is None:
-                return False, size
-            pos = found.start()
-    return False, size
-
-
 def read_image(path: Path, max_pixels: int | None = None) -> np.ndarray:
     """The image, or MediaError: unreadable or not an image, or (judged from its JPEG/PNG header,
     before decoding) larger than `max_pixels`; CorruptImage: damaged (a truncated JPEG, a
@@ -198,13 +163,15 @@ def read_image(path: Path, max_pixels: int | None = None) -> np.ndarray:
         data = path.read_bytes()
     except OSError as e:
         raise MediaError(os_error_message(e, f"cannot read input {path}")) from e
-    if max_pixels is not None and (data[:2] == b"\xff\xd8" or data[:8] == b"\x89PNG\r\n\x1a\n"):
-        from .encodings import EncodingError, compressed_size
-
-        try:
-            h, w = compressed_size("png" if data[:1] == b"\x89" else "jpeg", data)
-        except EncodingError:
-            h = w = 0  # no readable header: the decoder below says what is wrong
+    jpeg = data[:2] == b"\xff\xd8"
+    complete, size = jpeg_check(data) if jpeg else (True, None)
+    if max_pixels is not None and (jpeg or data[:8] == b"\x89PNG\r\n\x1a\n"):
+        if not jpeg:
+            try:
+                size = compressed_size("png", data)
+            except EncodingError:
+                size = None  # no readable header: the decoder below says what is wrong
+        h, w = size or (0, 0)
         if h * w > max_pixels:
             raise MediaError(
                 f"{path} is {w}x{h} = {w * h} pixels, more than max_frame_pixels ({max_pixels}): refused before "
@@ -218,8 +185,7 @@ def read_image(path: Path, max_pixels: int | None = None) -> np.ndarray:
     finally:
         trap.close()
     fix = "re-copy or re-export the file"
-    if data[:2] == b"\xff\xd8":
-        complete, size = jpeg_check(data)
+    if jpeg:
         if not complete:
             why = report or "its data ends before the JPEG end marker"
             raise CorruptImage(f"{path} is a truncated or damaged JPEG ({why}); {fix}", size)

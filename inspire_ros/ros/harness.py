@@ -62,8 +62,10 @@ class NodeProcess:
         name: str = "anonymizer",
         env: dict | None = None,
         params_files: list[Path] = (),
+        ros_args: list[str] = (),
     ):
-        """`params_files` are read first, `params` (written to a file here) override them."""
+        """`params_files` are read first, `params` (written to a file here) override them;
+        `ros_args` are more `--ros-args` (namespace, remapping rules)."""
         self.name = name
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -73,7 +75,7 @@ class NodeProcess:
         cmd = [sys.executable, "-m", "inspire_ros.ros.node", "--ros-args"]
         for f in [*params_files, self.params_file]:
             cmd += ["--params-file", str(f)]
-        cmd += ["-r", f"__node:={name}"]
+        cmd += ["-r", f"__node:={name}", *ros_args]
         with open(self.log_file, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env or ros_env(self.workdir))
 

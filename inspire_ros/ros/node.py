@@ -53,6 +53,7 @@ from ..io.image_msgs import ANONYMIZED, BLANKED, DROPPED, UNCHANGED, ImageStream
 from ..paths import default_config_path
 from ..pipeline import Anonymizer
 from ..sequence import Stream
+from ..track.receipt import by_source
 from . import params as P
 from . import topics
 from .mailbox import Mailbox
@@ -620,14 +621,11 @@ def _coverage(cam: Camera) -> dict[str, int]:
     if seq is None:
         return {}
     r = seq.receipt.to_dict()
-    by_source = {}
-    for per_source in r["instances"].values():
-        for src, n in per_source.items():
-            by_source[src] = by_source.get(src, 0) + n
+    counts = by_source(r)
     return {
         "tracks": r["tracks"],
-        "instances_confirmed": by_source.get("confirmed", 0),
-        "instances_coasted": by_source.get("coasted", 0),
+        "instances_confirmed": counts["confirmed"],
+        "instances_coasted": counts["coasted"],
         "tracker_resets": sum(r["tracker_resets"].values()),
     }
 

@@ -37,11 +37,7 @@ def predicted(t: Track, grow: float, width: int, height: int, source: str, salt:
 
 def stamped(d: Detection, width: int, height: int, salt: int) -> Detection | None:
     """`d` inside the frame (a confirmed box may be a union reaching past it), with the salt."""
-    box = (
-        clip_box(d.box, width, height)
-        if d.box.x0 < 0 or d.box.y0 < 0 or d.box.x1 > width or d.box.y1 > height
-        else d.box
-    )
+    box = clip_box(d.box, width, height)
     if box is None:
         return None
     return dataclasses.replace(d, stream=salt) if box == d.box else d.with_box(box, stream=salt)

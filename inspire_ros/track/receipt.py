@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-from ..types import Detection
+from typing import Protocol
 
 SOURCES = ("detected", "confirmed", "coasted", "filled", "extended")
+
+
+class Replaced(Protocol):
+    """What a receipt counts: a Detection to replace or an Instance replaced."""
+
+    category: str
+    source: str
+    track_id: int | None
 
 
 @dataclass
@@ -20,9 +28,10 @@ class Receipt:
     gaps_filled: list[int] = field(default_factory=list)  # offline: each filled gap's length in frames
     resets: Counter = field(default_factory=Counter)  # live: why the tracker started over
 
-    def add(self, protected: list[Detection]) -> None:
+    def add(self, protected: Iterable[Replaced]) -> None:
+        protected = list(protected)
         self.frames += 1
-        if any(d.source not in ("detected",) for d in protected):
+        if any(d.source != "detected" for d in protected):
             self.frames_covered_by_tracks += 1
         for d in protected:
             self.replaced[(d.category, d.source)] += 1
@@ -45,14 +54,20 @@ class Receipt:
         }
 
 
+def by_source(receipt: dict) -> Counter:
+    """Instances of a receipt (`Receipt.to_dict()`) per source, all categories together."""
+    counts: Counter = Counter()
+    for per_source in receipt["instances"].values():
+        counts.update(per_source)
+    return counts
+
+
 def coverage_line(receipt: dict, preset: str | None) -> str:
     """One line for a person: what the tracker added to what the detector found."""
-    by_source: Counter = Counter()
-    for per_source in receipt["instances"].values():
-        by_source.update(per_source)
-    added = ", ".join(f"{by_source[s]} {s}" for s in SOURCES[1:] if by_source[s]) or "nothing"
+    counts = by_source(receipt)
+    added = ", ".join(f"{counts[s]} {s}" for s in SOURCES[1:] if counts[s]) or "nothing"
     return (
-        f"coverage ({preset or 'no preset'}): {by_source['detected']} detected, by tracks {added}; "
+        f"coverage ({preset or 'no preset'}): {counts['detected']} detected, by tracks {added}; "
         f"{receipt['tracks']} track(s), {receipt['frames_covered_by_tracks']} frame(s) covered by tracks, "
         f"{receipt['gaps_filled']} gap(s) filled (longest {receipt['longest_gap']} frames)"
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..boxes import iou_matrix, union
 from ..config import TrackingConfig
 from ..types import Box, Detection
 
@@ -51,19 +52,6 @@ class Track:
 
 def _xywh(b: Box) -> np.ndarray:
     return np.array([(b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2, b.width, b.height], np.float64)
-
-
-def iou_matrix(a: list[Box], b: list[Box]) -> np.ndarray:
-    if not a or not b:
-        return np.zeros((len(a), len(b)))
-    A = np.array([x.as_list() for x in a], np.float64)
-    B = np.array([x.as_list() for x in b], np.float64)
-    iw = (np.minimum(A[:, None, 2], B[None, :, 2]) - np.maximum(A[:, None, 0], B[None, :, 0])).clip(0)
-    ih = (np.minimum(A[:, None, 3], B[None, :, 3]) - np.maximum(A[:, None, 1], B[None, :, 1])).clip(0)
-    inter = iw * ih
-    area_a = (A[:, 2] - A[:, 0]) * (A[:, 3] - A[:, 1])
-    area_b = (B[:, 2] - B[:, 0]) * (B[:, 3] - B[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def greedy_match(scores: np.ndarray, threshold: float) -> list[tuple[int, int]]:
@@ -142,7 +130,7 @@ class Tracker:
                 t, d = free[ti], dets[di]
                 if source == "confirmed":
                     # A low-score box is less sure of its extent: protect the union with the prediction.
-                    d = d.with_box(_union(d.box, t.box()), source=source)
+                    d = d.with_box(union(d.box, t.box()), source=source)
                 self._update(t, d.box)
                 t.score, t.hits, t.lost = d.score, t.hits + 1, 0
                 t.history.append((self.frame, d.box, source))
@@ -160,7 +148,3 @@ class Tracker:
             t.lost += 1
         self.tracks = [t for t in self.tracks if t.lost <= self.cfg.buffer_frames]
         return [(dataclasses.replace(d, track_id=t.id), t) for d, t in out], [t for t in free if t in self.tracks]
-
-
-def _union(a: Box, b: Box) -> Box:
-    return Box(min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1))

@@ -10,6 +10,9 @@ from inspire_ros.io import encodings
 from inspire_ros.io.image_msgs import replaced_mask
 from inspire_ros.pipeline import Anonymizer
 
+from conftest import CompressedImageMsg as CompressedImage
+from conftest import ImageMsg as Image
+
 LOSSLESS_8BIT = ["rgb8", "bgr8", "rgba8", "bgra8", "8UC3", "8UC4"]
 
 
@@ -373,22 +376,6 @@ def test_image_stream_refuses_depth_frames(on_error, default_cfg):
     """The live node and the bag tool share ImageStream: a depth frame is never run through the
     colour anonymizer (it would write synthetic depth), whatever on_error says."""
     from inspire_ros.io.image_msgs import DROPPED, ImageStream, is_depth
-
-    @dataclasses.dataclass(frozen=True)
-    class Image:
-        header: str
-        height: int
-        width: int
-        encoding: str
-        is_bigendian: bool
-        step: int
-        data: bytes
-
-    @dataclasses.dataclass(frozen=True)
-    class CompressedImage:
-        header: str
-        format: str
-        data: bytes
 
     anonymizer = Anonymizer(default_cfg.replace(seed=0, on_error=on_error, method="fill"), detector=_Spy())
     depth = (np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) + 1000).tobytes()

@@ -11,7 +11,6 @@ finds no one (so a frame comes out unchanged, and then it must have been read in
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -24,6 +23,9 @@ from inspire_ros.io import encodings
 from inspire_ros.io.image_msgs import ANONYMIZED, BLANKED, DROPPED, UNCHANGED, ImageStream
 from inspire_ros.pipeline import Anonymizer
 from inspire_ros.types import Box, Detection
+
+from conftest import CompressedImageMsg as CompressedImage
+from conftest import ImageMsg as Image
 
 CAP = 4096  # max_frame_pixels here: frames of up to 64x64 pixels
 PROPERTY = settings(
@@ -50,26 +52,6 @@ class Nobody:
 
     def detect(self, frame):
         return []
-
-
-@dataclass(frozen=True)
-class Image:
-    """The fields of sensor_msgs/Image (rosbags and rclpy messages carry the same)."""
-
-    header: str
-    height: int
-    width: int
-    encoding: str
-    is_bigendian: bool
-    step: int
-    data: bytes
-
-
-@dataclass(frozen=True)
-class CompressedImage:
-    header: str
-    format: str
-    data: bytes
 
 
 def with_data(msg, payload) -> object:

@@ -5,17 +5,14 @@ the transports it cannot decode at configure, saying how to republish them."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections import Counter
 
 import cv2
 import pytest
-import yaml
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from inspire_ros.ros.harness import NodeProcess, compressed_msg, image_msg, ros_env, stamp_ns
+from inspire_ros.ros.harness import NodeProcess, compressed_msg, image_msg, stamp_ns
 from inspire_ros_msgs.msg import InstanceArray
 
 from conftest import read_video_frames
@@ -26,22 +23,8 @@ RAW_OUT, JPEG_OUT = "/cam/color/image_raw/anonymized", "/cam/color/image_raw/ano
 INSTANCES, INFO_OUT = "/cam/color/image_raw/anonymized/instances", "/cam/color/image_raw/camera_info"
 
 
-class RosArgsNode(NodeProcess):
-    """NodeProcess with extra `--ros-args` (namespace, remapping rules); the rest is NodeProcess's."""
-
-    def __init__(self, params: dict, workdir, name: str, ros_args: list[str]):
-        self.name, self.workdir = name, workdir
-        self.params_file = workdir / f"{name}.params.yaml"
-        self.params_file.write_text(yaml.safe_dump({"/**": {"ros__parameters": params}}))
-        self.log_file = workdir / f"{name}.log"
-        cmd = [sys.executable, "-m", "inspire_ros.ros.node", "--ros-args", "--params-file", str(self.params_file)]
-        cmd += ["-r", f"__node:={name}", *ros_args]
-        with open(self.log_file, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=ros_env(workdir))
-
-
 def _start(tmp_path, name, params, ros_args):
-    return RosArgsNode(params, tmp_path, name, ros_args)
+    return NodeProcess(params, tmp_path, name, ros_args=ros_args)
 
 
 @pytest.fixture(scope="module")
