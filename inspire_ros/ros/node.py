@@ -690,6 +690,11 @@ def main(args: list[str] | None = None) -> int:
             executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RCLError:
+        # A signal that lands between two waits of the executor shuts the context down under it:
+        # rclpy then fails to build the next wait set instead of raising ExternalShutdownException.
+        if rclpy.ok():
+            raise
     finally:
         if rclpy.ok():
             node.get_logger().info("shutting down")
