@@ -19,7 +19,10 @@ import yaml
 
 from .coco import CLASS_ID
 
-METHODS = ("inspire", "blur", "pixelate", "fill")
+BOX_METHODS = ("inspire", "blur", "pixelate", "fill")  # change only pixels inside detected boxes
+METHODS = (*BOX_METHODS, "svia", "hybrid")
+# Methods that replace detected instances box by box (INSPIRE and the baselines) vs whole scenes.
+SCENE_METHODS = ("svia", "hybrid")
 PROVIDERS = ("tensorrt", "cuda", "cpu")
 
 
@@ -195,6 +198,50 @@ class BaselinesConfig:
     fill: FillConfig = field(default_factory=FillConfig)
 
 
+@dataclass(frozen=True)
+class SceneBlockConfig:
+    """One SVIA block. onnx: a model the project trains (manifest name or path); diffusers: a
+    local Stable Diffusion folder (inpainter: an inpainting pipeline, harmonizer: img2img over
+    the same weights), never a hub id; or a plug-in `package.module:Class`."""
+
+    type: str = "onnx"
+    model: str | None = None  # None: the shipped model of this block
+    sha256: str | None = None  # for onnx models that are not in models/manifest.yaml
+    params: dict = field(default_factory=dict)  # block-specific (diffusers: steps, guidance, ...)
+
+
+@dataclass(frozen=True)
+class SviaConfig:
+    """SVIA (methods svia and hybrid): segment -> Laplace noise -> inpaint -> harmonize."""
+
+    # What is replaced; names from svia.classes.CATEGORIES (the paper's five by default). The
+    # hybrid method leaves person and vehicle to INSPIRE's instance replacement.
+    categories: list[str] = field(
+        default_factory=lambda: ["person", "vehicle", "traffic_sign", "road", "building"]
+    )
+    # Laplace scale b in 8-bit levels added inside the masks before inpainting: the privacy
+    # knob (0: the inpainter sees the original region; >= 100: it mostly invents it).
+    noise_scale: float = field(default=96.0, metadata=_range(0.0, 1000.0))
+    # Working resolution (multiples of 16): segmentation, inpainting and harmonizing run here;
+    # the synthesized regions are scaled back to the frame and pasted inside the masks.
+    width: int = field(default=256, metadata=_range(32, 4096))
+    height: int = field(default=192, metadata=_range(32, 4096))
+    # Masks grow by this many working-resolution pixels: segment borders are where a
+    # segmenter is least sure.
+    mask_dilation: int = field(default=2, metadata=_range(0, 64))
+    # person / vehicle / traffic_sign masks also cover the detector's boxes of those categories
+    # (a person the segmenter misses but the detector finds is still replaced).
+    use_detections: bool = True
+    # regions: the harmonizer may change only replaced pixels (everything else bit-identical);
+    # image: the whole frame (the paper; no original pixel is guaranteed to survive); off.
+    harmonize: Literal["regions", "image", "off"] = "regions"
+    # Text prompts per category for the diffusers backend (SVIA conditions on text).
+    prompts: dict[str, str] = field(default_factory=dict)
+    segmenter: SceneBlockConfig = field(default_factory=SceneBlockConfig)
+    inpainter: SceneBlockConfig = field(default_factory=SceneBlockConfig)
+    harmonizer: SceneBlockConfig = field(default_factory=SceneBlockConfig)
+
+
 def _default_categories() -> dict[str, CategoryConfig]:
     return {"person": CategoryConfig(), "car": CategoryConfig()}
 
@@ -203,7 +250,10 @@ def _default_categories() -> dict[str, CategoryConfig]:
 class Config:
     # live | thorough; None: the tool's own (node: live; anonymize and bag sanitize: thorough).
     preset: Literal["live", "thorough", "none"] | None = None
-    method: Literal["inspire", "blur", "pixelate", "fill"] = "inspire"
+    # inspire: detected people/cars replaced by synthesized ones; blur | pixelate | fill: box
+    # baselines; svia: the scene categories of `svia` segmented and re-synthesized; hybrid:
+    # inspire for the detected instances + svia for the other scene categories.
+    method: Literal["inspire", "blur", "pixelate", "fill", "svia", "hybrid"] = "inspire"
     seed: int | None = field(default=None, metadata=_range(0, 2**63 - 1))  # None: fresh OS entropy
     on_error: Literal["blank", "drop"] = "blank"
     # Camera messages (node, bag sanitize): a frame whose header declares more pixels (width x
@@ -227,6 +277,7 @@ class Config:
     extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+    svia: SviaConfig = field(default_factory=SviaConfig)
 
     def extractor_for(self, category: str) -> ExtractorConfig:
         return self.categories[category].extractor or self.extractor
@@ -352,6 +403,9 @@ def _reduced(cfg: Config) -> list[tuple[str, str]]:
         )
     if "person" not in cfg.categories:
         out.append(("categories", f"({', '.join(cfg.categories)}) do not include person: nobody is replaced"))
+    if cfg.method == "svia" and "person" not in cfg.svia.categories:
+        names = ", ".join(cfg.svia.categories)
+        out.append(("svia.categories", f"({names}) do not include person: people stay original"))
     return out
 
 
@@ -376,9 +430,32 @@ def _check_semantics(cfg: Config) -> None:
     for where, sec in extractors:
         if sec is not None and sec.edges.low > sec.edges.high:
             _fail(f"{where}.edges.low", "must not exceed edges.high")
+    _check_svia(cfg.svia)
     if not cfg.allow_reduced_protection:
         for key, why in _reduced(cfg):
             _fail(key, f"{why}; set allow_reduced_protection: true to accept that")
+
+
+def _check_svia(svia: SviaConfig) -> None:
+    from .svia.classes import CATEGORY_NAMES
+
+    for i, name in enumerate(svia.categories):
+        if name not in CATEGORY_NAMES:
+            _fail(f"svia.categories[{i}]", f"must be one of {', '.join(CATEGORY_NAMES)}; got {_shown(name)}")
+    if len(set(svia.categories)) != len(svia.categories):
+        _fail("svia.categories", "lists a category twice")
+    for key in svia.prompts:
+        if key not in CATEGORY_NAMES:
+            _fail(f"svia.prompts.{key}", f"not an SVIA category ({', '.join(CATEGORY_NAMES)})")
+    for key in ("width", "height"):
+        if getattr(svia, key) % 16:
+            _fail(f"svia.{key}", f"must be a multiple of 16 (the blocks halve it four times); got {getattr(svia, key)}")
+    for block in ("segmenter", "inpainter", "harmonizer"):
+        t = getattr(svia, block).type
+        allowed = ("onnx",) if block == "segmenter" else ("onnx", "diffusers")
+        if t not in allowed and ":" not in t:
+            choices = " or ".join(allowed)
+            _fail(f"svia.{block}.type", f"must be {choices} or a plug-in package.module:Class; got {_shown(t)}")
 
 
 def block_params(params: dict, defaults: dict, key: str) -> dict:

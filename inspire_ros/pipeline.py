@@ -1,4 +1,4 @@
-"""The ROS-free core: detect -> crop -> extract -> generate -> patch, per frame.
+"""The ROS-free core: detect -> replace (the method's replacers, see replace.py), per frame.
 
 `Anonymizer` is what the CLI, the ROS node and the bag tool all call. It owns its random
 generator (no global state): with `seed` set the output is reproducible; without it, every
@@ -10,20 +10,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections import defaultdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from . import config as config_mod
-from .baselines import obfuscate
 from .config import Config
-from .crop import crop_batch
 from .detect import Detector, build_detector
-from .extract import Extractor, build_extractor
-from .generate import Generator, build_generator
-from .patch import Replacement, paste
+from .extract import Extractor
+from .generate import Generator
+from .replace import InstanceReplacement, build_replacers
 from .track.guard import TemporalGuard
 from .types import Box, CropBatch, Detection, Features, Instance
 
@@ -39,31 +35,27 @@ class Anonymizer:
         detector: Detector | None = None,
         extractors: dict[str, Extractor] | None = None,
         generators: dict[str, Generator] | None = None,
+        scene: object | None = None,
     ):
         self.cfg = cfg
         self.detector = detector or build_detector(detector_config(cfg))
-        self.extractors = extractors or {}
-        self.generators = generators or {}
-        if cfg.method == "inspire":
-            # Categories with the same block config share one instance: one model load, one
-            # sha256 check and one onnxruntime session, not one per category.
-            built: dict[str, object] = {}
-            for cat in cfg.categories:
-                if cat not in self.extractors:
-                    ecfg = cfg.extractor_for(cat)
-                    key = f"extractor {ecfg!r}"
-                    if key not in built:
-                        built[key] = build_extractor(ecfg, cfg, f"categories.{cat}.extractor")
-                    self.extractors[cat] = built[key]
-                if cat not in self.generators:
-                    gcfg = cfg.generator_for(cat)
-                    key = f"generator {gcfg!r}"
-                    if key not in built:
-                        built[key] = build_generator(gcfg, cfg, f"categories.{cat}.generator")
-                    self.generators[cat] = built[key]
+        instances = None
+        if cfg.method in ("inspire", "hybrid"):
+            instances = InstanceReplacement(cfg, extractors, generators)
+        if scene is not None and scene.svia != cfg.svia:
+            scene = None
+        self.replacers, self.instances, self.scene = build_replacers(cfg, instances, scene)
         self.rng = np.random.default_rng(cfg.seed)
         for reduction in config_mod.reductions(cfg):
             log.warning("PROTECTION REDUCED (allow_reduced_protection is set): %s", reduction)
+
+    @property
+    def extractors(self) -> dict[str, Extractor]:
+        return self.instances.extractors if self.instances else {}
+
+    @property
+    def generators(self) -> dict[str, Generator]:
+        return self.instances.generators if self.instances else {}
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, *, preset: str | None = None, **overrides) -> Anonymizer:
@@ -92,7 +84,8 @@ class Anonymizer:
                 extractors[cat] = self.extractors[cat]
             if cat in self.generators and same_runtime and cfg.generator_for(cat) == self.cfg.generator_for(cat):
                 generators[cat] = self.generators[cat]
-        return Anonymizer(cfg, self.detector if keep_detector else None, extractors, generators)
+        scene = self.scene if same_runtime and self.scene is not None else None
+        return Anonymizer(cfg, self.detector if keep_detector else None, extractors, generators, scene)
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """The detector's candidates: every box down to the low score threshold."""
@@ -146,56 +139,20 @@ class Anonymizer:
                 detections = self.confident(candidates)
         clock.lap("detect")
         out = frame.copy()  # the one full-frame copy per frame
-        if self.cfg.method != "inspire":
-            instances = obfuscate(out, detections, self.cfg.method, self.cfg.baselines)
-            clock.lap("patch")
-            return out, instances
-        replacements = self._synthesize(frame, detections, clock, rng or self.rng)
-        instances = paste(out, replacements)
+        instances: list[Instance] = []
+        for replacer in self.replacers:
+            if replacer is self.instances:
+                instances += replacer.replace(frame, out, detections, rng or self.rng, clock)
+            else:
+                instances += replacer.replace(frame, out, detections, rng or self.rng)
         clock.lap("patch")
         return out, instances
 
-    def _synthesize(
-        self, frame: np.ndarray, detections: list[Detection], clock: _Clock, rng: np.random.Generator
-    ) -> list[Replacement]:
-        by_category: dict[str, list[Detection]] = defaultdict(list)
-        for d in detections:
-            by_category[d.category].append(d)
-        replacements = []
-        for category, dets in by_category.items():
-            batch = crop_batch(frame, category, dets, self.cfg.categories[category].crop_size)
-            clock.lap("crop")
-            features = self.extractors[category].extract(batch)
-            dilation = self.cfg.extractor_for(category).mask_dilation
-            if dilation:
-                features = dilate(features, batch, dilation)
-            clock.lap("extract")
-            images = self.synthesize(batch, features, rng)
-            clock.lap("generate")
-            for i, d in enumerate(dets):
-                replacements.append(Replacement(d, batch.geometry[i], images[i], features.masks[i]))
-        return replacements
-
     def synthesize(self, batch: CropBatch, features: Features, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Fresh latents for every instance, then the category's generator. Only the
-        features reach the generator: the crops' pixels never do."""
-        generator = self.generators[batch.category]
-        latents = (rng or self.rng).standard_normal((len(batch), generator.latent_dim), dtype=np.float32)
-        if self.cfg.generator_for(batch.category).latents == "per_track":
-            # One synthetic person per track: the latent follows from (stream salt, track id),
-            # never from the real person's pixels.
-            for i, d in enumerate(batch.detections):
-                if d.track_id is not None:
-                    latents[i] = np.random.default_rng([d.stream, d.track_id]).standard_normal(
-                        generator.latent_dim, dtype=np.float32
-                    )
-        images = generator.generate(batch.category, features.masks, features.edges, latents)
-        expected = (len(batch), batch.size, batch.size, 3)
-        if images.shape != expected or images.dtype != np.uint8:
-            raise RuntimeError(
-                f"generator for {batch.category} returned {images.shape} {images.dtype}, not {expected} uint8"
-            )
-        return images
+        """INSPIRE's generation step for one category batch (fresh or per-track latents)."""
+        if self.instances is None:
+            raise ValueError(f"method {self.cfg.method} synthesizes no instances")
+        return self.instances.synthesize(batch, features, rng or self.rng)
 
     def anonymize_or_blank(
         self, frame: np.ndarray, timings: dict | None = None, rng: np.random.Generator | None = None, **kwargs
@@ -214,13 +171,6 @@ class Anonymizer:
         log.error("frame not anonymized (%s); %s", error, self.cfg.on_error)
         blank = None if self.cfg.on_error == "drop" else np.zeros_like(frame)
         return blank, [], error
-
-
-def dilate(features: Features, batch: CropBatch, pixels: int) -> Features:
-    """Masks grown by `pixels` (crop pixels), kept inside each crop's box content."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
-    masks = np.stack([cv2.dilate(m, kernel) for m in features.masks]) & batch.valid.astype(np.uint8)
-    return Features(masks, features.edges)
 
 
 def padded(box: Box, pad: float, width: int, height: int) -> Box:

@@ -92,3 +92,15 @@ class NoProvider:
 
     def detect(self, frame):
         return []
+
+
+class WrongShapeSegmenter:
+    """A segmenter plug-in that returns scores of the wrong shape (fail-closed tests)."""
+
+    provider = "test"
+
+    def __init__(self, block, cfg):
+        pass
+
+    def segment(self, image: np.ndarray) -> np.ndarray:
+        return np.zeros((3, 8, 8), np.float32)

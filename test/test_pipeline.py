@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from inspire_ros import Anonymizer
-from inspire_ros.config import METHODS
+from inspire_ros.config import BOX_METHODS
 from inspire_ros.types import Box, Detection
 
 from conftest import union_mask
@@ -84,7 +84,7 @@ def test_instances_are_a_function_of_mask_edges_and_seed_only(default_cfg, camvi
     assert not np.array_equal(camvid_frames[0][60:200, 100:160][ma], vtest_frames[0][60:200, 100:160][ma])
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", BOX_METHODS)
 def test_all_methods_change_boxes_and_nothing_else(default_cfg, method, vtest_frames):
     anon = Anonymizer(default_cfg.replace(method=method, seed=0))
     frame = vtest_frames[1]

@@ -11,6 +11,9 @@ from ..paths import package_models_dir, shared_dir
 EXPORTS = {
     "unet": (".cache/runs/unet/best.pt", "inspire_unet_camvid.onnx", "mask UNet (first layer 8 channels)"),
     "generator": (".cache/runs/generator/generator.pt", "inspire_gen_camvid.onnx", "conditional GAN generator"),
+    "segmenter": (".cache/runs/svia_segmenter/best.pt", "svia_segmenter_camvid.onnx", "SVIA segmenter (11 classes)"),
+    "inpainter": (".cache/runs/svia_inpainter/best.pt", "svia_inpainter_camvid.onnx", "SVIA inpainter"),
+    "harmonizer": (".cache/runs/svia_harmonizer/best.pt", "svia_harmonizer_camvid.onnx", "SVIA harmonizer"),
 }
 
 
@@ -39,6 +42,17 @@ def run(args) -> int:
         last = summary["history"][-1] if summary["history"] else {}
         print(f"inspire: {args.train_command} at step {summary['steps']} in {args.out}: {json.dumps(last)}")
         return 0
+    if args.train_command in ("segmenter", "inpainter", "harmonizer"):
+        from ..train import scene
+
+        root = Path(args.root) if args.root else shared_dir() / "data" / "camvid"
+        summary = scene.train(
+            args.train_command, root, Path(args.out), steps=args.steps, minutes=args.minutes, batch=args.batch,
+            resume=args.resume, force=args.force, threads=args.threads,
+        )  # fmt: skip
+        last = summary["history"][-1] if summary["history"] else {}
+        print(f"inspire: {args.train_command} at step {summary['steps']} in {args.out}: {json.dumps(last)}")
+        return 0
     from ..train.export import export
 
     default_weights, default_name, what = EXPORTS[args.kind]
@@ -49,8 +63,22 @@ def run(args) -> int:
         manifest = {
             "licence": "trained on CamVid (CC BY-NC 4.0): research use only",
             "source": f"inspire_ros {what}, `inspire train {args.kind}` on CamVid train (367 frames)",
+            **({"training": _history(weights)} if args.kind in ("segmenter", "inpainter", "harmonizer") else {}),
             "url": None,
         }
     sha = export(args.kind, weights, out, manifest=manifest)
     print(f"inspire: exported {weights} -> {out} (sha256 {sha})")
     return 0
+
+
+def _history(weights: Path) -> dict:
+    """Steps and the last validation figures of a scene block's run, for its manifest entry."""
+    path = weights.parent / "history.json"
+    if not path.exists():
+        return {}
+    history = json.loads(path.read_text())
+    if not history:
+        return {}
+    # best.pt is the best validation point, not necessarily the last one.
+    best = max(history, key=lambda h: h["miou"]) if "miou" in history[0] else min(history, key=lambda h: h["loss"])
+    return {"steps_run": history[-1]["step"], "best_validation": best}

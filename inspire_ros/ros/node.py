@@ -574,6 +574,10 @@ class AnonymizerNode(LifecycleNode):
         )
 
 
+# Instance.class_id of an SVIA scene category (road, building, ...): not a COCO class.
+NOT_COCO = 255
+
+
 def instance_array(header, method: str, result):
     from inspire_ros_msgs.msg import Instance, InstanceArray
 
@@ -583,7 +587,7 @@ def instance_array(header, method: str, result):
         out.instances.append(
             Instance(
                 category=inst.category,
-                class_id=CLASS_ID[inst.category],
+                class_id=CLASS_ID.get(inst.category, NOT_COCO),
                 score=float(inst.score),
                 x0=b.x0,
                 y0=b.y0,

@@ -32,8 +32,59 @@ SPECS = {
 }
 
 
+SPECS.update(
+    {
+        "segmenter": {
+            "inputs": ["image"],
+            "outputs": ["logits"],
+            "input": {"image": "[N,3,H,W] float32 BGR/255, H and W multiples of 16"},
+            "output": {"logits": "[N,11,H,W] float32 CamVid class scores (svia.classes.CAMVID_CLASSES)"},
+        },
+        "inpainter": {
+            "inputs": ["image", "mask", "category", "noise"],
+            "outputs": ["image_out"],
+            "input": {
+                "image": "[N,3,H,W] float32 BGR/255, Laplace-noised inside the masks",
+                "mask": "[N,1,H,W] float32 {0,1}: the region to synthesize",
+                "category": "[N,10] float32 one-hot (svia.classes.CATEGORY_NAMES)",
+                "noise": "[N] float32 Laplace scale / 255",
+            },
+            "output": {"image_out": "[N,3,H,W] float32 BGR in [0,1], region synthesized"},
+        },
+        "harmonizer": {
+            "inputs": ["image", "mask"],
+            "outputs": ["image_out"],
+            "input": {"image": "[N,3,H,W] float32 BGR/255 composite", "mask": "[N,1,H,W] float32 edited regions"},
+            "output": {"image_out": "[N,3,H,W] float32 BGR in [0,1]"},
+        },
+    }
+)
+SCENE_KINDS = ("segmenter", "inpainter", "harmonizer")
+
+
+def _example(kind: str, model: torch.nn.Module, n: int, size: int) -> tuple:
+    if kind == "unet":
+        return (torch.rand(n, 3, size, size), torch.tensor([0.0, 1.0, 0.0]))
+    if kind == "generator":
+        return ((torch.rand(n, 3, size, size) > 0.5).float(), torch.randn(n, model.latent_dim))
+    h, w = 96, 128  # any multiple of 16 (dynamic axes)
+    image = torch.rand(n, 3, h, w)
+    if kind == "segmenter":
+        return (image,)
+    mask = (torch.rand(n, 1, h, w) > 0.5).float()
+    if kind == "harmonizer":
+        return (image, mask)
+    category = torch.nn.functional.one_hot(torch.arange(n) % 10, 10).float()
+    return (image, mask, category, torch.rand(n))
+
+
 def load_weights(kind: str, weights: Path) -> torch.nn.Module:
-    model = MaskUNet() if kind == "unet" else Generator()
+    if kind in SCENE_KINDS:
+        from .scene import build
+
+        model = build(kind)
+    else:
+        model = MaskUNet() if kind == "unet" else Generator()
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return model.eval()
 
@@ -42,13 +93,9 @@ def export(kind: str, weights: Path, out: Path, size: int = 64, manifest: dict |
     """Write `out` (ONNX), verify onnxruntime matches torch, return its sha256; with
     `manifest` (licence, source, training notes) also add/replace its manifest entry."""
     model = load_weights(kind, weights)
-    n = 3
-    if kind == "unet":
-        args = (torch.rand(n, 3, size, size), torch.tensor([0.0, 1.0, 0.0]))
-    else:
-        cond = (torch.rand(n, 3, size, size) > 0.5).float()
-        args = (cond, torch.randn(n, model.latent_dim))
+    args = _example(kind, model, 3, size)
     spec = SPECS[kind]
+    axes = {0: "N", 2: "H", 3: "W"} if kind in SCENE_KINDS else {0: "N"}
     tmp = out.with_suffix(".tmp.onnx")
     torch.onnx.export(
         model,
@@ -56,7 +103,10 @@ def export(kind: str, weights: Path, out: Path, size: int = 64, manifest: dict |
         str(tmp),
         input_names=spec["inputs"],
         output_names=spec["outputs"],
-        dynamic_axes={name: {0: "N"} for name in spec["inputs"] + spec["outputs"]},
+        dynamic_axes={
+            name: axes if kind in SCENE_KINDS and name not in ("category", "noise") else {0: "N"}
+            for name in spec["inputs"] + spec["outputs"]
+        },
         opset_version=17,
         dynamo=False,
     )

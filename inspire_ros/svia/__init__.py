@@ -1,0 +1,1 @@
+"""SVIA: street-scene anonymization (segment -> Laplace noise -> inpaint -> harmonize)."""

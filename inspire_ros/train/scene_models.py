@@ -1,0 +1,98 @@
+"""torch modules of the SVIA blocks (training only; inference runs their ONNX export).
+
+All three are small, fully convolutional and run at any size divisible by 16:
+- SceneSegmenter: a UNet (16-32-64-128-128) with 11 class logits (CamVid).
+- SceneInpainter: a UNet whose input is the noisy frame, the region mask, one plane per
+  category (one-hot) and the noise scale; dilated convolutions at the bottleneck give it the
+  context of the whole working frame, which it needs to invent a facade or a road where the
+  noise left nothing. Output: the frame with the region synthesized (composited inside).
+- SceneHarmonizer: a shallow residual net (dilated 3x3 convs) on the composite + region mask.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+from ..svia.classes import CAMVID_CLASSES, CATEGORY_NAMES
+
+
+def _block(cin: int, cout: int, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class _UNet(nn.Module):
+    def __init__(self, cin: int, cout: int, widths: tuple[int, ...], bottleneck_dilations: tuple[int, ...] = ()):
+        super().__init__()
+        self.enc = nn.ModuleList()
+        c = cin
+        for w in widths:
+            self.enc.append(_block(c, w))
+            c = w
+        self.mid = nn.Sequential(*[_block(c, c, d) for d in bottleneck_dilations])
+        self.up = nn.ModuleList()
+        self.dec = nn.ModuleList()
+        for w in reversed(widths[:-1]):
+            self.up.append(nn.ConvTranspose2d(c, w, 2, stride=2))
+            self.dec.append(_block(2 * w, w))
+            c = w
+        self.head = nn.Conv2d(c, cout, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for i, block in enumerate(self.enc):
+            x = block(x if i == 0 else F.max_pool2d(x, 2))
+            skips.append(x)
+        x = self.mid(x)
+        for up, block, skip in zip(self.up, self.dec, reversed(skips[:-1]), strict=True):
+            x = block(torch.cat([up(x), skip], 1))
+        return self.head(x)
+
+
+class SceneSegmenter(nn.Module):
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128, 128)):
+        super().__init__()
+        self.net = _UNet(3, len(CAMVID_CLASSES), widths)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """image (N,3,H,W) BGR in [0,1] -> logits (N,11,H,W)."""
+        return self.net(image)
+
+
+class SceneInpainter(nn.Module):
+    def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 128, 128)):
+        super().__init__()
+        self.net = _UNet(3 + 1 + len(CATEGORY_NAMES) + 1, 3, widths, bottleneck_dilations=(2, 4))
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, category: torch.Tensor, noise: torch.Tensor):
+        """image (N,3,H,W) noisy BGR in [0,1]; mask (N,1,H,W) {0,1}; category (N,K) one-hot;
+        noise (N,) Laplace scale / 255 -> (N,3,H,W) in [0,1]: the region synthesized, the rest
+        of the frame passed through."""
+        n, _, h, w = image.shape
+        planes = category[:, :, None, None].expand(-1, -1, h, w)
+        level = noise.view(n, 1, 1, 1).expand(-1, 1, h, w)
+        out = torch.sigmoid(self.net(torch.cat([image, mask, planes, level], 1)))
+        return out * mask + image * (1 - mask)
+
+
+class SceneHarmonizer(nn.Module):
+    def __init__(self, width: int = 16, dilations: tuple[int, ...] = (1, 2, 4, 8, 1)):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(4, width, 3, padding=1), nn.ReLU(inplace=True)]
+        for d in dilations:
+            layers += [nn.Conv2d(width, width, 3, padding=d, dilation=d), nn.ReLU(inplace=True)]
+        layers.append(nn.Conv2d(width, 3, 3, padding=1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """image (N,3,H,W) composite BGR in [0,1]; mask (N,1,H,W) edited regions -> (N,3,H,W)
+        in [0,1]: the composite plus a learned residual (the caller decides where it applies)."""
+        return torch.clamp(image + 0.5 * torch.tanh(self.net(torch.cat([image, mask], 1))), 0, 1)
