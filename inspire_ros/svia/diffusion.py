@@ -64,7 +64,9 @@ def build(kind: str, block: SceneBlockConfig, cfg: Config | None, key: str):
     """The diffusers inpainter or harmonizer (`kind`) of `block`; `key`: its config key
     (svia.inpainter). Raises ConfigError / ModelError with the key and the fix."""
     if kind not in DEFAULTS:
-        raise ConfigError(f"config key '{key}.type': diffusers provides only an inpainter or a harmonizer, not a {kind}")
+        raise ConfigError(
+            f"config key '{key}.type': diffusers provides only an inpainter or a harmonizer, not a {kind}"
+        )
     params = _params(kind, block.params, f"{key}.params")
     if block.sha256:
         raise ConfigError(
@@ -78,7 +80,7 @@ def build(kind: str, block: SceneBlockConfig, cfg: Config | None, key: str):
     svia = cfg.svia if cfg is not None else SviaConfig()
     if kind == "inpainter":
         pipe = _load(diffusers.StableDiffusionInpaintPipeline, folder, device, dtype, key)
-        prompts = {c: svia.prompts.get(c) or DEFAULT_PROMPTS.get(c, c.replace("_", " ")) for c in DEFAULT_PROMPTS}
+        prompts = {c: svia.prompts.get(c) or default for c, default in DEFAULT_PROMPTS.items()}
         return DiffusersInpainter(pipe, params, prompts, device)
     cls = diffusers.StableDiffusionImg2ImgPipeline
     if unet_channels == INPAINT_CHANNELS:
@@ -141,7 +143,9 @@ class DiffusersInpainter(_Block):
                 out[k] = image
                 continue
             rw, rh = self._run_size(w, h)
-            mask = cv2.resize(np.where(masks[k] > 0, 255, 0).astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST)
+            mask = cv2.resize(
+                np.where(masks[k] > 0, 255, 0).astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST
+            )
             out[k] = self._call(image, seeds[k], prompt=self.prompts[cat], mask_image=_mask_pil(mask))
         return out
 
@@ -193,17 +197,18 @@ def _params(kind: str, params: dict, key: str) -> dict:
     def bad(name: str, want: str):
         raise ConfigError(f"config key '{key}.{name}': must be {want}; got {p[name]!r}")
 
-    if isinstance(p["steps"], bool) or not isinstance(p["steps"], int) or not 1 <= p["steps"] <= 1000:
+    if not _number(p["steps"], 1, 1000) or not isinstance(p["steps"], int):
         bad("steps", "an integer in [1, 1000]")
-    for name, lo, hi in (("guidance", 0.0, 100.0), ("strength", 0.0, 1.0)):
-        v = p[name]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi or (name == "strength" and v == 0):
-            bad(name, f"a number in {'(' if name == 'strength' else '['}{lo:g}, {hi:g}]")
-        p[name] = float(v)
-    if int(p["steps"] * p["strength"]) < 1:
+    if not _number(p["guidance"], 0, 100):
+        bad("guidance", "a number in [0, 100]")
+    if not _number(p["strength"], 0, 1) or p["strength"] == 0:
+        bad("strength", "a number in (0, 1]")
+    p["guidance"], p["strength"] = float(p["guidance"]), float(p["strength"])
+    left = int(p["steps"] * p["strength"])  # what img2img/inpainting run of the schedule
+    if left < 1:
         raise ConfigError(
-            f"config key '{key}.steps': with strength {p['strength']:g}, {p['steps']} steps leave "
-            f"{int(p['steps'] * p['strength'])} denoising steps; raise steps to at least {int(np.ceil(1 / p['strength']))}"
+            f"config key '{key}.steps': with strength {p['strength']:g}, {p['steps']} steps leave {left} denoising "
+            f"steps; raise steps to at least {int(np.ceil(1 / p['strength']))}"
         )
     for name in ("negative_prompt", "prompt"):
         if name in p and not isinstance(p[name], str):
@@ -218,6 +223,10 @@ def _params(kind: str, params: dict, key: str) -> dict:
     if r is not None and (isinstance(r, bool) or not isinstance(r, int) or r % 8 or not 64 <= r <= 4096):
         bad("resolution", "null or a multiple of 8 in [64, 4096]")
     return p
+
+
+def _number(v, lo: float, hi: float) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi
 
 
 def _folder(kind: str, model, key: str) -> Path:
@@ -350,13 +359,14 @@ def _load(cls, folder: Path, device: str, dtype, key: str):
     if pipe is not None:
         return pipe
     try:
-        pipe = cls.from_pretrained(
-            str(folder),
-            local_files_only=True,
-            torch_dtype=dtype,
-            safety_checker=None,
-            requires_safety_checker=False,
-        )
+        with _quiet():
+            pipe = cls.from_pretrained(
+                str(folder),
+                local_files_only=True,
+                dtype=dtype,
+                safety_checker=None,
+                requires_safety_checker=False,
+            )
         pipe = pipe.to(device)
     except Exception as e:  # noqa: BLE001 - whatever diffusers raises, say which model and key
         raise ModelError(
@@ -367,3 +377,21 @@ def _load(cls, folder: Path, device: str, dtype, key: str):
     pipe.set_progress_bar_config(disable=True)
     _LOADED[ident] = pipe
     return pipe
+
+
+class _quiet:
+    """No progress bars or chatter from diffusers/transformers while a pipeline loads."""
+
+    def __enter__(self):
+        import diffusers.utils.logging as dlog
+        import transformers.utils.logging as tlog
+
+        self.saved = [(m, m.is_progress_bar_enabled(), m.get_verbosity()) for m in (dlog, tlog)]
+        for m, _, _ in self.saved:
+            m.disable_progress_bar()
+            m.set_verbosity_error()
+
+    def __exit__(self, *exc):
+        for m, bars, verbosity in self.saved:
+            (m.enable_progress_bar if bars else m.disable_progress_bar)()
+            m.set_verbosity(verbosity)
