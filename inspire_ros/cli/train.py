@@ -48,7 +48,8 @@ def run(args) -> int:
         root = Path(args.root) if args.root else shared_dir() / "data" / "camvid"
         summary = scene.train(
             args.train_command, root, Path(args.out), steps=args.steps, minutes=args.minutes, batch=args.batch,
-            resume=args.resume, force=args.force, threads=args.threads,
+            resume=args.resume, force=args.force, threads=args.threads, lr=args.lr,
+            balance=getattr(args, "balance", 1.0), init=Path(args.init) if args.init else None,
         )  # fmt: skip
         last = summary["history"][-1] if summary["history"] else {}
         print(f"inspire: {args.train_command} at step {summary['steps']} in {args.out}: {json.dumps(last)}")

@@ -149,7 +149,14 @@ PARAMS: tuple[ParamSpec, ...] = (
         "runtime.threads", INT, "onnxruntime threads per model", config_key="runtime.threads", lo=1, hi=256, step=1
     ),
     # --- the anonymizer: live ---------------------------------------------------------------------------
-    ParamSpec("method", STR, "inspire | blur | pixelate | fill | svia | hybrid", live=True, config_key="method", choices=METHODS),
+    ParamSpec(
+        "method",
+        STR,
+        "inspire | blur | pixelate | fill | svia | hybrid",
+        live=True,
+        config_key="method",
+        choices=METHODS,
+    ),
     ParamSpec(
         "on_error",
         STR,

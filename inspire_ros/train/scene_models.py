@@ -6,7 +6,7 @@ All three are small, fully convolutional and run at any size divisible by 16:
   category (one-hot) and the noise scale; dilated convolutions at the bottleneck give it the
   context of the whole working frame, which it needs to invent a facade or a road where the
   noise left nothing. Output: the frame with the region synthesized (composited inside).
-- SceneHarmonizer: a shallow residual net (dilated 3x3 convs) on the composite + region mask.
+- SceneHarmonizer: a small residual UNet (16-32-64-64) on the composite + region mask.
 """
 
 from __future__ import annotations
@@ -84,15 +84,13 @@ class SceneInpainter(nn.Module):
 
 
 class SceneHarmonizer(nn.Module):
-    def __init__(self, width: int = 16, dilations: tuple[int, ...] = (1, 2, 4, 8, 1)):
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 64)):
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(4, width, 3, padding=1), nn.ReLU(inplace=True)]
-        for d in dilations:
-            layers += [nn.Conv2d(width, width, 3, padding=d, dilation=d), nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(width, 3, 3, padding=1))
-        self.net = nn.Sequential(*layers)
+        # A UNet, not a stack of convolutions: a region's colour shift is only visible against
+        # the rest of the frame, so the net needs the whole frame's context.
+        self.net = _UNet(4, 3, widths)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """image (N,3,H,W) composite BGR in [0,1]; mask (N,1,H,W) edited regions -> (N,3,H,W)
         in [0,1]: the composite plus a learned residual (the caller decides where it applies)."""
-        return torch.clamp(image + 0.5 * torch.tanh(self.net(torch.cat([image, mask], 1))), 0, 1)
+        return torch.clamp(image + torch.tanh(self.net(torch.cat([image, mask], 1))), 0, 1)
