@@ -111,8 +111,9 @@ PROTOCOLS = {"segmenter": Segmenter, "inpainter": Inpainter, "harmonizer": Harmo
 ONNX = {"segmenter": OnnxSegmenter, "inpainter": OnnxInpainter, "harmonizer": OnnxHarmonizer}
 
 
-def build_block(kind: str, cfg: Config):
-    """The configured segmenter, inpainter or harmonizer (`kind`)."""
+def build_block(kind: str, cfg: Config, loaded: dict | None = None):
+    """The configured segmenter, inpainter or harmonizer (`kind`); `loaded`: the diffusers
+    pipelines the caller's other blocks loaded (one folder, one load)."""
     block: SceneBlockConfig = getattr(cfg.svia, kind)
     key = f"svia.{kind}"
     if block.type == "onnx":
@@ -120,5 +121,5 @@ def build_block(kind: str, cfg: Config):
     if block.type == "diffusers":
         from . import diffusion  # the diffusion extra: torch + diffusers, never the vehicle runtime
 
-        return diffusion.build(kind, block, cfg, key)
+        return diffusion.build(kind, block, cfg, key, loaded)
     return build_plugin(block.type, f"{key}.type", PROTOCOLS[kind], block, cfg)

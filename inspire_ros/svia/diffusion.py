@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import weakref
 from pathlib import Path
 
 import cv2
@@ -55,14 +54,13 @@ PIPELINES = {"inpainter": "an inpainting", "harmonizer": "an img2img (or inpaint
 REQUIRED_COMPONENTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
-# Loaded pipelines by (folder, class, device, dtype): an inpainting folder that serves as
-# both inpainter and harmonizer is loaded once; dropped when no block holds it any more.
-_LOADED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
-def build(kind: str, block: SceneBlockConfig, cfg: Config | None, key: str):
+def build(kind: str, block: SceneBlockConfig, cfg: Config | None, key: str, loaded: dict | None = None):
     """The diffusers inpainter or harmonizer (`kind`) of `block`; `key`: its config key
-    (svia.inpainter). Raises ConfigError / ModelError with the key and the fix."""
+    (svia.inpainter). `loaded`: pipelines already loaded by the same scene replacer, by
+    (folder, class, device, dtype), so an inpainting folder that serves as both inpainter and
+    harmonizer is loaded once. Raises ConfigError / ModelError with the key and the fix."""
     if kind not in DEFAULTS:
         raise ConfigError(
             f"config key '{key}.type': diffusers provides only an inpainter or a harmonizer, not a {kind}"
@@ -79,13 +77,13 @@ def build(kind: str, block: SceneBlockConfig, cfg: Config | None, key: str):
     device, dtype = _device(torch, params, f"{key}.params")
     svia = cfg.svia if cfg is not None else SviaConfig()
     if kind == "inpainter":
-        pipe = _load(diffusers.StableDiffusionInpaintPipeline, folder, device, dtype, key)
+        pipe = _load(diffusers.StableDiffusionInpaintPipeline, folder, device, dtype, key, loaded)
         prompts = {c: svia.prompts.get(c) or default for c, default in DEFAULT_PROMPTS.items()}
         return DiffusersInpainter(pipe, params, prompts, device)
     cls = diffusers.StableDiffusionImg2ImgPipeline
     if unet_channels == INPAINT_CHANNELS:
         cls = diffusers.StableDiffusionInpaintPipeline
-    return DiffusersHarmonizer(_load(cls, folder, device, dtype, key), params, device)
+    return DiffusersHarmonizer(_load(cls, folder, device, dtype, key, loaded), params, device)
 
 
 class _Block:
@@ -353,11 +351,11 @@ def _device(torch, params: dict, key: str):
     return device, getattr(torch, params["dtype"])
 
 
-def _load(cls, folder: Path, device: str, dtype, key: str):
+def _load(cls, folder: Path, device: str, dtype, key: str, loaded: dict | None):
+    loaded = {} if loaded is None else loaded
     ident = (str(folder.resolve()), cls.__name__, device, str(dtype))
-    pipe = _LOADED.get(ident)
-    if pipe is not None:
-        return pipe
+    if ident in loaded:
+        return loaded[ident]
     try:
         with _quiet():
             pipe = cls.from_pretrained(
@@ -375,7 +373,7 @@ def _load(cls, folder: Path, device: str, dtype, key: str):
             f"(all of unet/, vae/, text_encoder/, tokenizer/, scheduler/ and their weights)"
         ) from e
     pipe.set_progress_bar_config(disable=True)
-    _LOADED[ident] = pipe
+    loaded[ident] = pipe
     return pipe
 
 

@@ -31,9 +31,10 @@ class SceneReplacement:
         self.categories = [c for c in PASTE_ORDER if c in categories]
         blocks = dict(blocks or {})
         kinds = ["segmenter", "inpainter"] + ([] if self.svia.harmonize == "off" else ["harmonizer"])
+        loaded: dict = {}  # diffusers pipelines shared by the blocks of this replacer
         for kind in kinds:
             if kind not in blocks:
-                blocks[kind] = build_block(kind, cfg)
+                blocks[kind] = build_block(kind, cfg, loaded)
         self.blocks = blocks
         self.segmenter, self.inpainter = blocks["segmenter"], blocks["inpainter"]
         self.harmonizer = blocks.get("harmonizer") if self.svia.harmonize != "off" else None

@@ -187,7 +187,8 @@ def test_the_diffusers_blocks_run_end_to_end_and_touch_only_the_replaced_regions
 def test_one_inpainting_folder_serves_as_inpainter_and_harmonizer(tiny):
     params = {**FAST, "strength": 0.5}
     cfg = svia_cfg({"model": str(tiny["inpaint"]), "params": FAST}, {"model": str(tiny["inpaint"]), "params": params})
-    inpainter, harmonizer = build_block("inpainter", cfg), build_block("harmonizer", cfg)
+    loaded: dict = {}  # what a SceneReplacement shares between its blocks
+    inpainter, harmonizer = build_block("inpainter", cfg, loaded), build_block("harmonizer", cfg, loaded)
     assert harmonizer.pipe.unet.config.in_channels == 9
     assert harmonizer.pipe is inpainter.pipe  # loaded once
     image = np.random.default_rng(0).integers(0, 256, (48, 64, 3), np.uint8)
