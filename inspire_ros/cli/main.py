@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         tp.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
         tp.add_argument("--force", action="store_true", help="start over even if --out holds a checkpoint")
         tp.add_argument("--threads", type=int, default=2)
-    for name, steps in (("segmenter", 1900), ("inpainter", 850), ("harmonizer", 600)):
+    for name, steps in (("segmenter", 2400), ("inpainter", 850), ("harmonizer", 900)):
         tp = tsub.add_parser(name, help=f"train the SVIA {name} on whole CamVid frames (resumable)")
         tp.add_argument("--root", help="CamVid root (default: <shared>/data/camvid)")
         tp.add_argument("--out", default=f".cache/runs/svia_{name}")
@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
         tp.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
         tp.add_argument("--force", action="store_true", help="start over even if --out holds a checkpoint")
         tp.add_argument("--threads", type=int, default=2)
+        tp.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (cosine decay to 5 %%)")
+        tp.add_argument("--init", help="start from these weights (fine-tuning), e.g. an earlier best.pt")
+        if name == "segmenter":
+            tp.add_argument("--balance", type=float, default=1.0, help="class weighting: median-frequency ** this")
     te = tsub.add_parser("export", help="export trained weights to ONNX and record them in models/manifest.yaml")
     te.add_argument("kind", choices=["unet", "generator", "segmenter", "inpainter", "harmonizer"])
     te.add_argument("--weights", help="default: the best weights of the kind's default training folder")
@@ -175,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .coverage import add_parser as add_coverage
 
     add_coverage(sub)
+    from .scene_eval import add_parser as add_scene_eval  # `inspire eval scene` (= eval-scene)
+
+    add_scene_eval(sub)
     return p
 
 
@@ -189,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         from ..ros.bench import main as ros_bench
 
         return ros_bench(argv[1:])
+    if argv[:2] == ["eval", "scene"]:  # `eval` has no subcommands: the scene evaluation is its own command
+        argv = ["eval-scene", *argv[2:]]
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
@@ -222,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
             return run(args)
         if args.command == "coverage":
             from .coverage import run
+
+            return run(args)
+        if args.command == "eval-scene":
+            from .scene_eval import run
 
             return run(args)
     except (ConfigError, ModelError, MediaError, FileExistsError) as e:
