@@ -21,7 +21,9 @@ from .coco import CLASS_ID
 
 BOX_METHODS = ("inspire", "blur", "pixelate", "fill")  # change only pixels inside detected boxes
 METHODS = (*BOX_METHODS, "svia", "hybrid")
-# Methods that replace detected instances box by box (INSPIRE and the baselines) vs whole scenes.
+# Methods that synthesize detected instances (INSPIRE's replacement), and methods that
+# re-synthesize scene categories (SVIA's); hybrid does both.
+INSTANCE_METHODS = ("inspire", "hybrid")
 SCENE_METHODS = ("svia", "hybrid")
 PROVIDERS = ("tensorrt", "cuda", "cpu")
 

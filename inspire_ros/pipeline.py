@@ -19,7 +19,7 @@ from .config import Config
 from .detect import Detector, build_detector
 from .extract import Extractor
 from .generate import Generator
-from .replace import InstanceReplacement, build_replacers
+from .replace import build_replacers
 from .track.guard import TemporalGuard
 from .types import Box, CropBatch, Detection, Features, Instance
 
@@ -35,16 +35,11 @@ class Anonymizer:
         detector: Detector | None = None,
         extractors: dict[str, Extractor] | None = None,
         generators: dict[str, Generator] | None = None,
-        scene: object | None = None,
+        scene_blocks: dict | None = None,
     ):
         self.cfg = cfg
         self.detector = detector or build_detector(detector_config(cfg))
-        instances = None
-        if cfg.method in ("inspire", "hybrid"):
-            instances = InstanceReplacement(cfg, extractors, generators)
-        if scene is not None and scene.svia != cfg.svia:
-            scene = None
-        self.replacers, self.instances, self.scene = build_replacers(cfg, instances, scene)
+        self.replacers, self.instances, self.scene = build_replacers(cfg, extractors, generators, scene_blocks)
         self.rng = np.random.default_rng(cfg.seed)
         for reduction in config_mod.reductions(cfg):
             log.warning("PROTECTION REDUCED (allow_reduced_protection is set): %s", reduction)
@@ -84,8 +79,13 @@ class Anonymizer:
                 extractors[cat] = self.extractors[cat]
             if cat in self.generators and same_runtime and cfg.generator_for(cat) == self.cfg.generator_for(cat):
                 generators[cat] = self.generators[cat]
-        scene = self.scene if same_runtime and self.scene is not None else None
-        return Anonymizer(cfg, self.detector if keep_detector else None, extractors, generators, scene)
+        scene_blocks = {}
+        if same_runtime and self.scene is not None:
+            # The segmenter, inpainter and harmonizer whose own config did not change (a new
+            # noise scale, category list or method reloads nothing).
+            old = self.cfg.svia
+            scene_blocks = {k: b for k, b in self.scene.blocks.items() if getattr(cfg.svia, k) == getattr(old, k)}
+        return Anonymizer(cfg, self.detector if keep_detector else None, extractors, generators, scene_blocks)
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """The detector's candidates: every box down to the low score threshold."""
@@ -93,12 +93,7 @@ class Anonymizer:
         return self._candidates(frame)
 
     def _candidates(self, frame: np.ndarray) -> list[Detection]:
-        found = self.detector.detect(frame)
-        pad = self.cfg.detector.box_padding
-        if not pad:
-            return found
-        h, w = frame.shape[:2]
-        return [d.with_box(padded(d.box, pad, w, h)) if d.mask is None else d for d in found]
+        return padded_detections(self.detector.detect(frame), self.cfg.detector.box_padding, frame.shape)
 
     def confident(self, candidates: list[Detection]) -> list[Detection]:
         """Without a tracker only boxes at or above the score threshold are replaced."""
@@ -141,10 +136,7 @@ class Anonymizer:
         out = frame.copy()  # the one full-frame copy per frame
         instances: list[Instance] = []
         for replacer in self.replacers:
-            if replacer is self.instances:
-                instances += replacer.replace(frame, out, detections, rng or self.rng, clock)
-            else:
-                instances += replacer.replace(frame, out, detections, rng or self.rng)
+            instances += replacer.replace(frame, out, detections, rng or self.rng, clock)
         clock.lap("patch")
         return out, instances
 
@@ -171,6 +163,15 @@ class Anonymizer:
         log.error("frame not anonymized (%s); %s", error, self.cfg.on_error)
         blank = None if self.cfg.on_error == "drop" else np.zeros_like(frame)
         return blank, [], error
+
+
+def padded_detections(found: list[Detection], pad: float, shape: tuple[int, ...]) -> list[Detection]:
+    """Boxes grown by `detector.box_padding` inside a frame of `shape` (masked detections keep
+    their box: the mask says where the object is)."""
+    if not pad:
+        return found
+    h, w = shape[:2]
+    return [d.with_box(padded(d.box, pad, w, h)) if d.mask is None else d for d in found]
 
 
 def padded(box: Box, pad: float, width: int, height: int) -> Box:

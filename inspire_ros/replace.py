@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from .baselines import obfuscate
-from .config import Config
+from .config import INSTANCE_METHODS, SCENE_METHODS, Config
 from .crop import crop_batch
 from .extract import Extractor, build_extractor
 from .generate import Generator, build_generator
@@ -30,10 +30,11 @@ from .types import CropBatch, Detection, Features, Instance
 
 class Replacer(Protocol):
     def replace(
-        self, frame: np.ndarray, out: np.ndarray, detections: list[Detection], rng: np.random.Generator
+        self, frame: np.ndarray, out: np.ndarray, detections: list[Detection], rng: np.random.Generator, clock=None
     ) -> list[Instance]:
         """Read `frame` (the original), write into `out` (its copy, possibly already changed
-        by an earlier replacer); return what was replaced."""
+        by an earlier replacer); return what was replaced. `clock` (optional): per-stage
+        timings (`clock.lap(stage)`), for replacers that have stages."""
         ...
 
 
@@ -41,7 +42,7 @@ class BoxObfuscation:
     def __init__(self, cfg: Config):
         self.cfg = cfg
 
-    def replace(self, frame, out, detections, rng):
+    def replace(self, frame, out, detections, rng, clock=None):
         return obfuscate(out, detections, self.cfg.method, self.cfg.baselines)
 
 
@@ -132,26 +133,27 @@ def scene_categories(cfg: Config) -> list[str]:
     those INSPIRE's instances do not already cover."""
     from .svia.classes import INSTANCE_CATEGORIES
 
-    if cfg.method == "hybrid":
+    if cfg.method in INSTANCE_METHODS:
         return [c for c in cfg.svia.categories if c not in INSTANCE_CATEGORIES]
     return list(cfg.svia.categories)
 
 
 def build_replacers(
-    cfg: Config, instances: InstanceReplacement | None = None, scene=None
-) -> tuple[list, InstanceReplacement | None, object | None]:
-    """(replacers in order, the instance replacer, the scene replacer) of `cfg.method`;
-    `instances`/`scene`: already built ones to reuse."""
-    method = cfg.method
-    if method in ("blur", "pixelate", "fill"):
+    cfg: Config,
+    extractors: dict[str, Extractor] | None = None,
+    generators: dict[str, Generator] | None = None,
+    scene_blocks: dict | None = None,
+) -> tuple[list[Replacer], InstanceReplacement | None, object | None]:
+    """(replacers in order, the instance replacer, the scene replacer) of `cfg.method`.
+    `extractors`, `generators`, `scene_blocks`: already built blocks to reuse."""
+    if cfg.method not in INSTANCE_METHODS and cfg.method not in SCENE_METHODS:
         return [BoxObfuscation(cfg)], None, None
-    if method in ("svia", "hybrid"):
+    instances = scene = None
+    if cfg.method in SCENE_METHODS:
         from .svia.scene import SceneReplacement
 
-        scene = scene or SceneReplacement(cfg, scene_categories(cfg))
-    if method == "svia":
-        return [scene], None, scene
-    instances = instances or InstanceReplacement(cfg)
-    if method == "hybrid":
-        return [scene, instances], instances, scene
-    return [instances], instances, None
+        scene = SceneReplacement(cfg, scene_categories(cfg), scene_blocks)
+    if cfg.method in INSTANCE_METHODS:
+        instances = InstanceReplacement(cfg, extractors, generators)
+    # The scene first: instances are pasted over it (a synthetic person on a synthetic road).
+    return [r for r in (scene, instances) if r is not None], instances, scene

@@ -38,11 +38,12 @@ from .. import config as config_mod
 from ..baselines import OBFUSCATORS
 from ..config import BaselinesConfig
 from ..detect import build_detector
+from ..io.media import AtomicPath
 from ..model_store import resolve, sha256_of
 from ..paths import default_config_path, shared_dir
-from ..pipeline import Anonymizer, padded
+from ..pipeline import Anonymizer, padded_detections
 from ..replace import scene_categories
-from ..svia.classes import CAMVID_CLASSES, UNLABELLED
+from ..svia.classes import CAMVID_CLASSES, confusion, miou
 from ..types import Detection
 from . import EvalError, quality, reid
 from .datasets import camvid_instances, require
@@ -243,20 +244,6 @@ def persim(original: np.ndarray, anonymized: np.ndarray) -> float:
 # Segmentation
 
 
-def confusion(pred: np.ndarray, true: np.ndarray, k: int = len(CAMVID_CLASSES)) -> np.ndarray:
-    """k x k counts (rows: label, columns: prediction) over labelled pixels."""
-    keep = true != UNLABELLED
-    t, p = true[keep].astype(np.int64), pred[keep].astype(np.int64)
-    return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
-
-
-def miou(conf: np.ndarray) -> dict[str, float]:
-    """mIoU, pixel accuracy and per-class IoU (classes seen in labels or predictions)."""
-    from ..train.scene import miou as train_miou
-
-    return train_miou(conf)
-
-
 def colorize(labels: np.ndarray) -> np.ndarray:
     palette = np.array([c[::-1] for c in PALETTE_RGB], np.uint8)  # BGR
     return palette[np.minimum(labels, len(palette) - 1)]
@@ -304,12 +291,10 @@ class SceneMethod:
 
 def build_methods(names: list[str], noise: list[float], base: config_mod.Config, scene) -> list[SceneMethod]:
     """`scene`: the svia method's SceneReplacement (its blocks are shared by every method)."""
-    from ..svia.scene import SceneReplacement
 
     def anonymizer_method(name, cfg, description, params):
         fixed = FixedDetector()
-        sr = SceneReplacement(cfg, scene_categories(cfg), blocks=scene.blocks)
-        return SceneMethod(name, description, params, Anonymizer(cfg, detector=fixed, scene=sr), fixed)
+        return SceneMethod(name, description, params, Anonymizer(cfg, fixed, scene_blocks=scene.blocks), fixed)
 
     svia = base.svia
     out = []
@@ -344,9 +329,8 @@ def build_methods(names: list[str], noise: list[float], base: config_mod.Config,
 def _replaced(cfg: config_mod.Config, candidates: list[Detection], shape) -> list[Detection]:
     """What the Anonymizer replaces of the detector's candidates (no tracker): padded boxes
     at or above the score threshold. The masks the baselines obfuscate include them."""
-    pad, h, w = cfg.detector.box_padding, shape[0], shape[1]
-    out = [d.with_box(padded(d.box, pad, w, h)) if pad and d.mask is None else d for d in candidates]
-    return [d for d in out if d.score >= cfg.detector.score_threshold]
+    padded = padded_detections(candidates, cfg.detector.box_padding, shape)
+    return [d for d in padded if d.score >= cfg.detector.score_threshold]
 
 
 # ---------------------------------------------------------------------------------------
@@ -478,12 +462,12 @@ def evaluate(
         t0 = time.perf_counter()
         found = detector.detect(image)
         t1 = time.perf_counter()
-        masks.append(scene.masks(image, _replaced(base, found, image.shape)))
+        seg_orig.append(scene.labels(image))
+        masks.append(scene.masks(image, _replaced(base, found, image.shape), seg_orig[-1]))
         t2 = time.perf_counter()
         candidates.append(found)
         det_s.append(t1 - t0)
         mask_s.append(t2 - t1)
-        seg_orig.append(scene.labels(image))
         gt_boxes.append(_gt_detections(q_labels[qi]))
         peds += [(qi, g.box) for g in gt_boxes[-1] if g.category == "person"]
         if bar is not None:
@@ -861,12 +845,13 @@ GRID_FILE = "examples_grid.png"
 
 
 def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Atomically: a temporary sibling renamed over `path` when complete."""
+    out = AtomicPath(path)
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        out.tmp.write_bytes(data)
+        out.commit()
     finally:
-        tmp.unlink(missing_ok=True)
+        out.discard()
 
 
 def write_all(out: Path, report: dict, grid: np.ndarray) -> list[str]:

@@ -7,6 +7,8 @@ scene, which a config may add for more location privacy.
 
 from __future__ import annotations
 
+import numpy as np
+
 # Index = the segmenter's output channel (CamVid label ids; 11 = unlabelled, not predicted).
 CAMVID_CLASSES = (
     "sky",
@@ -70,3 +72,19 @@ DEFAULT_PROMPTS = {
 
 def category_index(name: str) -> int:
     return CATEGORY_NAMES.index(name)
+
+
+def confusion(pred: np.ndarray, true: np.ndarray, k: int = len(CAMVID_CLASSES)) -> np.ndarray:
+    """k x k pixel counts of two label maps (rows: label, columns: prediction), unlabelled
+    pixels left out."""
+    keep = true != UNLABELLED
+    t, p = true[keep].astype(np.int64), pred[keep].astype(np.int64)
+    return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
+
+
+def miou(conf: np.ndarray) -> dict[str, float]:
+    """mIoU, pixel accuracy and per-class IoU (classes seen in labels or predictions)."""
+    inter = np.diag(conf).astype(float)
+    union = conf.sum(0) + conf.sum(1) - inter
+    per = {c: float(inter[i] / union[i]) for i, c in enumerate(CAMVID_CLASSES) if union[i] > 0}
+    return {"miou": float(np.mean(list(per.values()))), "pixel_acc": float(inter.sum() / max(1, conf.sum())), **per}

@@ -55,7 +55,6 @@ REQUIRED_COMPONENTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-
 def build(kind: str, block: SceneBlockConfig, cfg: Config | None, key: str, loaded: dict | None = None):
     """The diffusers inpainter or harmonizer (`kind`) of `block`; `key`: its config key
     (svia.inpainter). `loaded`: pipelines already loaded by the same scene replacer, by

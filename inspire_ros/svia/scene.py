@@ -52,21 +52,15 @@ class SceneReplacement:
         if scores.shape != want:
             raise RuntimeError(f"segmenter returned {scores.shape}, not {want}")
         h, w = frame.shape[:2]
-        # cv2.resize takes at most 4 channels per call with some interpolations: go in groups.
-        up = np.concatenate(
-            [
-                cv2.resize(
-                    np.ascontiguousarray(scores[i : i + 4].transpose(1, 2, 0)), (w, h), interpolation=cv2.INTER_LINEAR
-                ).reshape(h, w, -1)
-                for i in range(0, len(scores), 4)
-            ],
-            axis=2,
-        )
+        up = cv2.resize(np.ascontiguousarray(scores.transpose(1, 2, 0)), (w, h), interpolation=cv2.INTER_LINEAR)
         return up.argmax(2).astype(np.uint8)
 
-    def masks(self, frame: np.ndarray, detections: list[Detection]) -> dict[str, np.ndarray]:
-        """Category -> (H,W) bool mask at frame resolution, grown by `mask_dilation`."""
-        labels = self.labels(frame)
+    def masks(
+        self, frame: np.ndarray, detections: list[Detection], labels: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Category -> (H,W) bool mask at frame resolution, grown by `mask_dilation`.
+        `labels`: the frame's `labels()` when the caller has them already."""
+        labels = self.labels(frame) if labels is None else labels
         h, w = frame.shape[:2]
         out = {c: np.isin(labels, CATEGORIES[c]) for c in self.categories}
         if self.svia.use_detections:
@@ -82,7 +76,9 @@ class SceneReplacement:
             out = {c: cv2.dilate(m.astype(np.uint8), kernel).astype(bool) for c, m in out.items()}
         return {c: m for c, m in out.items() if m.any()}
 
-    def replace(self, frame: np.ndarray, out: np.ndarray, detections: list[Detection], rng: np.random.Generator):
+    def replace(
+        self, frame: np.ndarray, out: np.ndarray, detections: list[Detection], rng: np.random.Generator, clock=None
+    ):
         """Write the synthesized scene regions of `frame` into `out`; the replaced regions as
         audit records (one per category, source "segmented")."""
         masks = self.masks(frame, detections)

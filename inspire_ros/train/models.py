@@ -16,9 +16,9 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
 
-def _double_conv(cin: int, cout: int) -> nn.Sequential:
+def _double_conv(cin: int, cout: int, dilation: int = 1) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.Conv2d(cin, cout, 3, padding=dilation, dilation=dilation, bias=False),
         nn.BatchNorm2d(cout),
         nn.ReLU(inplace=True),
         nn.Conv2d(cout, cout, 3, padding=1, bias=False),
@@ -27,33 +27,44 @@ def _double_conv(cin: int, cout: int) -> nn.Sequential:
     )
 
 
-class MaskUNet(nn.Module):
-    def __init__(self, width: int = 8, depth: int = 4):
+class UNet(nn.Module):
+    """Encoder of double convolutions (widths given, max-pooled between), optional dilated
+    blocks at the bottleneck, transposed-convolution decoder with skips, 1x1 head."""
+
+    def __init__(self, cin: int, cout: int, widths: list[int] | tuple[int, ...], bottleneck_dilations: tuple = ()):
         super().__init__()
-        chans = [width * 2**i for i in range(depth)]
         self.enc = nn.ModuleList()
-        cin = 4
-        for c in chans:
-            self.enc.append(_double_conv(cin, c))
-            cin = c
+        c = cin
+        for w in widths:
+            self.enc.append(_double_conv(c, w))
+            c = w
+        self.mid = nn.Sequential(*[_double_conv(c, c, d) for d in bottleneck_dilations])
         self.up = nn.ModuleList()
         self.dec = nn.ModuleList()
-        for c in reversed(chans[:-1]):
-            self.up.append(nn.ConvTranspose2d(cin, c, 2, stride=2))
-            self.dec.append(_double_conv(2 * c, c))
-            cin = c
-        self.head = nn.Conv2d(cin, 1, 1)
+        for w in reversed(widths[:-1]):
+            self.up.append(nn.ConvTranspose2d(c, w, 2, stride=2))
+            self.dec.append(_double_conv(2 * w, w))
+            c = w
+        self.head = nn.Conv2d(c, cout, 1)
 
-    def forward(self, image: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
-        """image (N,3,S,S) in [0,1]; category (N,) float (0 person, 1 car) -> logits (N,1,S,S)."""
-        x = torch.cat([image, category.view(-1, 1, 1, 1).expand(-1, 1, *image.shape[2:])], 1)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
         for i, block in enumerate(self.enc):
             x = block(x if i == 0 else F.max_pool2d(x, 2))
             skips.append(x)
+        x = self.mid(x)
         for up, block, skip in zip(self.up, self.dec, reversed(skips[:-1]), strict=True):
             x = block(torch.cat([up(x), skip], 1))
         return self.head(x)
+
+
+class MaskUNet(UNet):
+    def __init__(self, width: int = 8, depth: int = 4):
+        super().__init__(4, 1, [width * 2**i for i in range(depth)])
+
+    def forward(self, image: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
+        """image (N,3,S,S) in [0,1]; category (N,) float (0 person, 1 car) -> logits (N,1,S,S)."""
+        return super().forward(torch.cat([image, category.view(-1, 1, 1, 1).expand(-1, 1, *image.shape[2:])], 1))
 
 
 class Generator(nn.Module):

@@ -22,7 +22,7 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 from tqdm import tqdm
 
-from ..svia.classes import CAMVID_CLASSES, CATEGORY_NAMES, UNLABELLED
+from ..svia.classes import CATEGORY_NAMES, UNLABELLED, confusion, miou
 from .loop import Budget, prepare_out, save_checkpoint
 from .models import count_parameters
 from .scene_data import SceneFrames, augment, harmonize_sample, inpaint_sample, load_camvid
@@ -110,20 +110,6 @@ def loss_and_output(
     return inside + (out - b["target"]).abs().mean(), out
 
 
-def confusion(logits: torch.Tensor, label: torch.Tensor, k: int = len(CAMVID_CLASSES)) -> np.ndarray:
-    pred = logits.argmax(1).flatten().numpy()
-    true = label.flatten().numpy()
-    keep = true != UNLABELLED
-    return np.bincount(true[keep] * k + pred[keep], minlength=k * k).reshape(k, k)
-
-
-def miou(conf: np.ndarray) -> dict[str, float]:
-    inter = np.diag(conf).astype(float)
-    union = conf.sum(0) + conf.sum(1) - inter
-    per = {c: float(inter[i] / union[i]) for i, c in enumerate(CAMVID_CLASSES) if union[i] > 0}
-    return {"miou": float(np.mean(list(per.values()))), "pixel_acc": float(inter.sum() / max(1, conf.sum())), **per}
-
-
 @torch.no_grad()
 def evaluate(kind: str, model: torch.nn.Module, frames: SceneFrames, seed: int = 1) -> dict[str, float]:
     """segmenter: mIoU; inpainter/harmonizer: the loss on fixed samples (lower is better)."""
@@ -136,7 +122,7 @@ def evaluate(kind: str, model: torch.nn.Module, frames: SceneFrames, seed: int =
         loss, out = loss_and_output(kind, model, b)
         losses.append(loss.item())
         if kind == "segmenter":
-            conf = conf + confusion(out, b["label"])
+            conf = conf + confusion(out.argmax(1).numpy(), b["label"].numpy())
     model.train()
     if kind == "segmenter":
         return miou(conf)

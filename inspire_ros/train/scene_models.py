@@ -13,54 +13,15 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F  # noqa: N812
 
 from ..svia.classes import CAMVID_CLASSES, CATEGORY_NAMES
-
-
-def _block(cin: int, cout: int, dilation: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=dilation, dilation=dilation, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-    )
-
-
-class _UNet(nn.Module):
-    def __init__(self, cin: int, cout: int, widths: tuple[int, ...], bottleneck_dilations: tuple[int, ...] = ()):
-        super().__init__()
-        self.enc = nn.ModuleList()
-        c = cin
-        for w in widths:
-            self.enc.append(_block(c, w))
-            c = w
-        self.mid = nn.Sequential(*[_block(c, c, d) for d in bottleneck_dilations])
-        self.up = nn.ModuleList()
-        self.dec = nn.ModuleList()
-        for w in reversed(widths[:-1]):
-            self.up.append(nn.ConvTranspose2d(c, w, 2, stride=2))
-            self.dec.append(_block(2 * w, w))
-            c = w
-        self.head = nn.Conv2d(c, cout, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skips = []
-        for i, block in enumerate(self.enc):
-            x = block(x if i == 0 else F.max_pool2d(x, 2))
-            skips.append(x)
-        x = self.mid(x)
-        for up, block, skip in zip(self.up, self.dec, reversed(skips[:-1]), strict=True):
-            x = block(torch.cat([up(x), skip], 1))
-        return self.head(x)
+from .models import UNet
 
 
 class SceneSegmenter(nn.Module):
     def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128, 128)):
         super().__init__()
-        self.net = _UNet(3, len(CAMVID_CLASSES), widths)
+        self.net = UNet(3, len(CAMVID_CLASSES), widths)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """image (N,3,H,W) BGR in [0,1] -> logits (N,11,H,W)."""
@@ -70,7 +31,7 @@ class SceneSegmenter(nn.Module):
 class SceneInpainter(nn.Module):
     def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 128, 128)):
         super().__init__()
-        self.net = _UNet(3 + 1 + len(CATEGORY_NAMES) + 1, 3, widths, bottleneck_dilations=(2, 4))
+        self.net = UNet(3 + 1 + len(CATEGORY_NAMES) + 1, 3, widths, bottleneck_dilations=(2, 4))
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, category: torch.Tensor, noise: torch.Tensor):
         """image (N,3,H,W) noisy BGR in [0,1]; mask (N,1,H,W) {0,1}; category (N,K) one-hot;
@@ -88,7 +49,7 @@ class SceneHarmonizer(nn.Module):
         super().__init__()
         # A UNet, not a stack of convolutions: a region's colour shift is only visible against
         # the rest of the frame, so the net needs the whole frame's context.
-        self.net = _UNet(4, 3, widths)
+        self.net = UNet(4, 3, widths)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """image (N,3,H,W) composite BGR in [0,1]; mask (N,1,H,W) edited regions -> (N,3,H,W)

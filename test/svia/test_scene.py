@@ -161,3 +161,13 @@ def test_scene_settings_are_validated_naming_the_key():
     for data, key in bad:
         with pytest.raises(config_mod.ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
             config_mod.from_dict(data)
+
+
+def test_a_live_change_of_method_or_noise_keeps_the_scene_models_but_not_the_old_categories(svia, frames):
+    hybrid = svia.reconfigured(svia.cfg.replace(method="hybrid", **{"svia.noise_scale": 48.0}))
+    assert hybrid.scene.segmenter is svia.scene.segmenter and hybrid.scene.inpainter is svia.scene.inpainter
+    assert not {"person", "vehicle"} & set(hybrid.scene.categories)
+    _, instances = hybrid.anonymize(frames[1])
+    assert not {i.category for i in instances if i.source == "segmented"} & {"person", "vehicle"}
+    other = svia.reconfigured(svia.cfg.replace(**{"svia.segmenter.type": "plugins:WrongShapeSegmenter"}))
+    assert other.scene.segmenter is not svia.scene.segmenter and other.scene.inpainter is svia.scene.inpainter
