@@ -141,6 +141,9 @@ class EdgeConfig:
     sigma: float = field(default=1.5, metadata=_range(0.0, 100.0))
     low: int = field(default=60, metadata=_range(0, 1000))
     high: int = field(default=150, metadata=_range(0, 1000))
+    # clahe: local histogram equalisation of each crop's content before the blur, so a dark car
+    # or a person in shadow still gives the generator its structure; none: the raw crop.
+    contrast: Literal["clahe", "none"] = "clahe"
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,11 @@ class GeneratorConfig:
 @dataclass(frozen=True)
 class CategoryConfig:
     crop_size: int = field(default=64, metadata=_range(8, 1024))
+    # An instance whose padded square (its box's longer side, in frame pixels) is more than
+    # crop_size * max_upscale is cropped, extracted and generated at large_crop_size instead,
+    # so a near person is not a crop_size drawing scaled up many times. None: one size for all.
+    large_crop_size: int | None = field(default=None, metadata=_range(8, 1024))
+    max_upscale: float = field(default=2.0, metadata=_range(1.0, 16.0))
     # Per-category plug-ins; None means the top-level extractor/generator.
     extractor: ExtractorConfig | None = None
     generator: GeneratorConfig | None = None
@@ -422,6 +430,12 @@ def _check_semantics(cfg: Config) -> None:
             _fail(f"categories.{name}", "not a COCO class name (e.g. person, car, bus, truck)")
     if not cfg.categories:
         _fail("categories", "at least one protected category is required")
+    for name, cat in cfg.categories.items():
+        if cat.large_crop_size is not None and cat.large_crop_size <= cat.crop_size:
+            _fail(
+                f"categories.{name}.large_crop_size",
+                f"must be larger than crop_size ({cat.crop_size}), got {cat.large_crop_size}; null turns it off",
+            )
     for i, p in enumerate(cfg.runtime.providers):
         if p not in PROVIDERS:
             _fail(f"runtime.providers[{i}]", f"must be one of {', '.join(PROVIDERS)}; got {_shown(p)}")

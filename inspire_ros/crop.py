@@ -6,10 +6,24 @@ straight into its place inside the SxS crop: the same result without a second co
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
 from .types import CropBatch, CropGeometry, Detection
+
+if TYPE_CHECKING:
+    from .config import CategoryConfig
+
+
+def crop_size_for(det: Detection, category_cfg: CategoryConfig) -> int:
+    """The crop side an instance is synthesized at: large_crop_size (when set) if its padded
+    square side (the box's longer side) is more than crop_size * max_upscale, else crop_size."""
+    large = category_cfg.large_crop_size
+    if large is not None and max(det.box.width, det.box.height) > category_cfg.crop_size * category_cfg.max_upscale:
+        return large
+    return category_cfg.crop_size
 
 
 def crop_geometry(det: Detection, size: int) -> CropGeometry:

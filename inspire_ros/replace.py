@@ -21,7 +21,7 @@ import numpy as np
 
 from .baselines import obfuscate
 from .config import INSTANCE_METHODS, SCENE_METHODS, Config
-from .crop import crop_batch
+from .crop import crop_batch, crop_size_for
 from .extract import Extractor, build_extractor
 from .generate import Generator, build_generator
 from .patch import Replacement, paste
@@ -81,17 +81,27 @@ class InstanceReplacement:
             by_category[d.category].append(d)
         replacements = []
         for category, dets in by_category.items():
-            batch = crop_batch(frame, category, dets, self.cfg.categories[category].crop_size)
-            _lap(clock, "crop")
-            features = self.extractors[category].extract(batch)
-            dilation = self.cfg.extractor_for(category).mask_dilation
-            if dilation:
-                features = dilate(features, batch, dilation)
-            _lap(clock, "extract")
-            images = self.synthesize(batch, features, rng)
-            _lap(clock, "generate")
+            # One batch per crop size (crop_size_for): a near instance is synthesized at
+            # large_crop_size rather than scaled up from crop_size.
+            by_size: dict[int, list[int]] = defaultdict(list)
             for i, d in enumerate(dets):
-                replacements.append(Replacement(d, batch.geometry[i], images[i], features.masks[i]))
+                by_size[crop_size_for(d, self.cfg.categories[category])].append(i)
+            # Kept in detection order within the category, as with one batch: paste's
+            # smallest-box-first order (a stable sort) breaks ties the same way.
+            slots: list[Replacement | None] = [None] * len(dets)
+            for size, indices in by_size.items():
+                batch = crop_batch(frame, category, [dets[i] for i in indices], size)
+                _lap(clock, "crop")
+                features = self.extractors[category].extract(batch)
+                dilation = self.cfg.extractor_for(category).mask_dilation
+                if dilation:
+                    features = dilate(features, batch, dilation)
+                _lap(clock, "extract")
+                images = self.synthesize(batch, features, rng)
+                _lap(clock, "generate")
+                for j, i in enumerate(indices):
+                    slots[i] = Replacement(dets[i], batch.geometry[j], images[j], features.masks[j])
+            replacements += slots
         return paste(out, replacements)
 
     def synthesize(self, batch: CropBatch, features: Features, rng: np.random.Generator) -> np.ndarray:

@@ -46,6 +46,21 @@ class FlakyGenerator:
         return np.full((*masks.shape, 3), 200, np.uint8)
 
 
+class SizeRecordingGenerator:
+    """The procedural generator, recording (category, instances, crop side) of every call."""
+
+    def __init__(self, gcfg, cfg):
+        from inspire_ros.generate.procedural import ProceduralGenerator
+
+        self.inner = ProceduralGenerator(gcfg)
+        self.latent_dim = self.inner.latent_dim
+        self.calls: list[tuple[str, int, int]] = []
+
+    def generate(self, category, masks, edges, latents):
+        self.calls.append((category, masks.shape[0], masks.shape[1]))
+        return self.inner.generate(category, masks, edges, latents)
+
+
 class BlindSpotDetector:
     """The real YOLOX detector, made to miss whatever it finds around `region` in the frames
     `blind_frames` (0-based call count): a person the detector loses for a few frames."""

@@ -29,6 +29,10 @@ def test_default_yaml_matches_builtin_defaults(default_cfg):
         ({"method": "smudge"}, "method"),
         ({"categories": {"pedestrian": {}}}, "categories.pedestrian"),
         ({"categories": {"person": {"crop_size": 4}}}, "categories.person.crop_size"),
+        ({"categories": {"person": {"large_crop_size": 64}}}, "categories.person.large_crop_size"),
+        ({"categories": {"car": {"crop_size": 96, "large_crop_size": 64}}}, "categories.car.large_crop_size"),
+        ({"categories": {"person": {"large_crop_size": 2048}}}, "categories.person.large_crop_size"),
+        ({"categories": {"person": {"max_upscale": 0.5}}}, "categories.person.max_upscale"),
         ({"extractor": {"edges": {"kernel_size": 4}}}, "extractor.edges.kernel_size"),
         ({"extractor": {"edges": {"low": 200, "high": 100}}}, "extractor.edges.low"),
         ({"runtime": {"providers": ["gpu"]}}, "runtime.providers[0]"),
@@ -49,6 +53,20 @@ def test_bad_values_name_the_key(data, key):
     with pytest.raises(ConfigError) as e:
         config_mod.from_dict(data)
     assert f"'{key}'" in str(e.value)
+
+
+def test_large_crop_size_is_one_edit_per_category_in_the_default_yaml(tmp_path):
+    """Switching large crops on in config/default.yaml: `null` -> 128 on each category's line."""
+    from inspire_ros.paths import default_config_path
+
+    text = default_config_path().read_text()
+    assert text.count("large_crop_size: null") == 2
+    path = tmp_path / "large.yaml"
+    path.write_text(text.replace("large_crop_size: null", "large_crop_size: 128"))
+    cfg = config_mod.load(path)
+    for cat in ("person", "car"):
+        c = cfg.categories[cat]
+        assert (c.crop_size, c.large_crop_size, c.max_upscale) == (64, 128, 2.0)
 
 
 def test_load_file_errors_name_file_and_key(tmp_path):

@@ -1,7 +1,9 @@
 import cv2
 import numpy as np
+import pytest
 
-from inspire_ros.crop import crop_batch, crop_geometry, uncrop
+from inspire_ros.config import CategoryConfig
+from inspire_ros.crop import crop_batch, crop_geometry, crop_size_for, uncrop
 from inspire_ros.types import Box, Detection
 
 
@@ -31,3 +33,23 @@ def test_batch_shapes_zero_padding_and_roundtrip(bus):
     err = np.abs(cv2.resize(back, (16, 48), interpolation=cv2.INTER_AREA).astype(int) - small).mean()
     mirrored = np.abs(cv2.resize(back[:, ::-1], (16, 48), interpolation=cv2.INTER_AREA).astype(int) - small).mean()
     assert err < 10 and err < 0.5 * mirrored
+
+
+@pytest.mark.parametrize(
+    "w, h, max_upscale, size",
+    [
+        (40, 128, 2.0, 64),  # side == crop_size * max_upscale: still crop_size
+        (40, 129, 2.0, 128),  # one pixel more: large_crop_size
+        (129, 40, 2.0, 128),  # the longer side counts, whichever it is
+        (20, 20, 2.0, 64),
+        (40, 96, 1.5, 64),
+        (40, 97, 1.5, 128),
+    ],
+)
+def test_crop_size_for_switches_above_crop_size_times_max_upscale(w, h, max_upscale, size):
+    cat = CategoryConfig(crop_size=64, large_crop_size=128, max_upscale=max_upscale)
+    assert crop_size_for(_det(10, 10, 10 + w, 10 + h), cat) == size
+
+
+def test_crop_size_for_without_large_crop_size_is_always_crop_size():
+    assert crop_size_for(_det(0, 0, 500, 900), CategoryConfig(crop_size=48)) == 48

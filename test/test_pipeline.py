@@ -1,5 +1,6 @@
 """The whole chain on real frames: what users rely on."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -145,3 +146,35 @@ def test_box_padding_and_mask_dilation_only_grow_what_is_replaced(default_cfg, v
     assert np.array_equal(out[~union], frame[~union])  # still: nothing outside the masks changes
     covered = union_mask(frame, plain.anonymize(frame)[1]).sum()
     assert union.sum() > 1.2 * covered
+
+
+def test_large_instances_are_generated_at_large_crop_size(default_cfg, bus):
+    """One near (504 px) and one far (113 px) person: the near one is synthesized at
+    large_crop_size, the far one at crop_size; both replaced, nothing outside them changes."""
+    frame = bus.copy()
+    frame[300:413, 400:432] = cv2.resize(bus[402:855, 219:347], (32, 113), interpolation=cv2.INTER_AREA)
+    large, small = Box(50, 394, 214, 898), Box(400, 300, 432, 413)
+    detector = FixedDetector([Detection(large, "person", 0, 0.9), Detection(small, "person", 0, 0.9)])
+    cfg = default_cfg.replace(
+        seed=4,
+        categories={"person": {"large_crop_size": 128}},
+        **{"generator.type": "plugins:SizeRecordingGenerator"},
+    )
+    anon = Anonymizer(cfg, detector=detector)
+    timings: dict[str, float] = {}
+    out, instances = anon.anonymize(frame, timings)
+    assert sorted(anon.generators["person"].calls) == [("person", 1, 64), ("person", 1, 128)]
+    assert [i.box for i in instances] == [small, large]  # smallest first, across crop sizes
+    boxes = np.zeros(frame.shape[:2], bool)
+    changed = (out != frame).any(-1)
+    for inst in instances:
+        b = inst.box
+        boxes[b.y0 : b.y1, b.x0 : b.x1] = True
+        assert inst.mask.mean() >= 0.3, f"{inst} mask covers too little of its box"
+        assert changed[b.y0 : b.y1, b.x0 : b.x1][inst.mask].mean() > 0.8, f"{inst} not replaced"
+    assert np.array_equal(out[~boxes], frame[~boxes])
+    assert all(timings[s] > 0 for s in ("crop", "extract", "generate", "patch"))
+    # large_crop_size off: both in one batch at crop_size.
+    off = Anonymizer(cfg.replace(categories={"person": {}}), detector=detector)
+    off.anonymize(frame)
+    assert off.generators["person"].calls == [("person", 2, 64)]

@@ -20,29 +20,33 @@ from ..pipeline import STAGES, Anonymizer
 
 
 def block_costs(anonymizer: Anonymizer, frame, sizes=(1, 4, 8, 16), repeats: int = 20) -> dict:
-    """Milliseconds of the category's extractor and generator per batch of n instances."""
+    """Milliseconds of the category's extractor and generator per batch of n instances, at
+    crop_size (key: the category) and, where set, at large_crop_size (key: "<category>@<size>")."""
     detections = anonymizer.detector.detect(frame)
     out = {}
     for category in anonymizer.cfg.categories:
         dets = [d for d in detections if d.category == category]
         if not dets:
             continue
-        size = anonymizer.cfg.categories[category].crop_size
+        cat = anonymizer.cfg.categories[category]
         extractor, generator = anonymizer.extractors[category], anonymizer.generators[category]
-        rows = {}
-        for n in sizes:
-            batch = crop_batch(frame, category, [dets[i % len(dets)] for i in range(n)], size)
-            features = extractor.extract(batch)
-            latents = anonymizer.rng.standard_normal((n, generator.latent_dim), dtype=np.float32)
-            t = time.perf_counter()
-            for _ in range(repeats):
-                extractor.extract(batch)
-            t_ex = (time.perf_counter() - t) / repeats * 1000
-            t = time.perf_counter()
-            for _ in range(repeats):
-                generator.generate(category, features.masks, features.edges, latents)
-            rows[n] = (round(t_ex, 3), round((time.perf_counter() - t) / repeats * 1000, 3))
-        out[category] = rows
+        for size in (cat.crop_size, cat.large_crop_size):
+            if size is None:
+                continue
+            rows = {}
+            for n in sizes:
+                batch = crop_batch(frame, category, [dets[i % len(dets)] for i in range(n)], size)
+                features = extractor.extract(batch)
+                latents = anonymizer.rng.standard_normal((n, generator.latent_dim), dtype=np.float32)
+                t = time.perf_counter()
+                for _ in range(repeats):
+                    extractor.extract(batch)
+                t_ex = (time.perf_counter() - t) / repeats * 1000
+                t = time.perf_counter()
+                for _ in range(repeats):
+                    generator.generate(category, features.masks, features.edges, latents)
+                rows[n] = (round(t_ex, 3), round((time.perf_counter() - t) / repeats * 1000, 3))
+            out[category if size == cat.crop_size else f"{category}@{size}"] = rows
     return out
 
 

@@ -61,7 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     td.add_argument("--min-side", type=int, default=6, help="skip regions whose box has a shorter side")
     for name, steps, batch in (("unet", 2000, 32), ("generator", 20000, 16)):
         tp = tsub.add_parser(name, help=f"train the {name} (resumable; Ctrl-C keeps the last checkpoint)")
-        tp.add_argument("--data", default=".cache/instances", help="folder with train.npz and val.npz")
+        if name == "generator":
+            tp.add_argument("--data", nargs="+", default=[".cache/instances"],
+                            help="one folder per crop size, smallest first (train/val/test.npz of "
+                            "`inspire train dataset --size S`), e.g. .cache/inst64 .cache/inst128")  # fmt: skip
+            tp.add_argument("--widths", type=int, nargs="+", help="encoder widths (default: the shipped model's)")
+            tp.add_argument("--no-augment", action="store_true", help="no zoom/colour augmentation")
+        else:
+            tp.add_argument("--data", default=".cache/instances", help="folder with train.npz and val.npz")
         tp.add_argument("--out", default=f".cache/runs/{name}")
         tp.add_argument("--steps", type=int, default=steps)
         tp.add_argument("--minutes", type=float, help="stop after this much wall time")
@@ -69,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         tp.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
         tp.add_argument("--force", action="store_true", help="start over even if --out holds a checkpoint")
         tp.add_argument("--threads", type=int, default=2)
+        tp.add_argument("--eval-every", type=int, default=250 if name == "unet" else 500,
+                        help="validate (and keep the best weights) every this many steps")  # fmt: skip
     for name, steps in (("segmenter", 2400), ("inpainter", 850), ("harmonizer", 900)):
         tp = tsub.add_parser(name, help=f"train the SVIA {name} on whole CamVid frames (resumable)")
         tp.add_argument("--root", help="CamVid root (default: <shared>/data/camvid)")

@@ -10,7 +10,7 @@ from ..paths import package_models_dir, shared_dir
 
 EXPORTS = {
     "unet": (".cache/runs/unet/best.pt", "inspire_unet_camvid.onnx", "mask UNet (first layer 8 channels)"),
-    "generator": (".cache/runs/generator/generator.pt", "inspire_gen_camvid.onnx", "conditional GAN generator"),
+    "generator": (".cache/runs/generator/best.pt", "inspire_gen_camvid.onnx", "conditional GAN generator"),
     "segmenter": (".cache/runs/svia_segmenter/best.pt", "svia_segmenter_camvid.onnx", "SVIA segmenter (11 classes)"),
     "inpainter": (".cache/runs/svia_inpainter/best.pt", "svia_inpainter_camvid.onnx", "SVIA inpainter"),
     "harmonizer": (".cache/runs/svia_harmonizer/best.pt", "svia_harmonizer_camvid.onnx", "SVIA harmonizer"),
@@ -34,11 +34,14 @@ def run(args) -> int:
     if args.train_command in ("unet", "generator"):
         from ..train import gan, unet
 
-        trainer = unet.train if args.train_command == "unet" else gan.train
-        summary = trainer(
-            Path(args.data), Path(args.out), steps=args.steps, minutes=args.minutes, batch=args.batch,
-            resume=args.resume, force=args.force, threads=args.threads,
-        )  # fmt: skip
+        common = {"steps": args.steps, "minutes": args.minutes, "batch": args.batch, "resume": args.resume,
+                  "force": args.force, "threads": args.threads, "eval_every": args.eval_every}  # fmt: skip
+        if args.train_command == "unet":
+            summary = unet.train(Path(args.data), Path(args.out), **common)
+        else:
+            extra = {"widths": tuple(args.widths)} if args.widths else {}
+            summary = gan.train([Path(d) for d in args.data], Path(args.out), augment=not args.no_augment,
+                                **extra, **common)  # fmt: skip
         last = summary["history"][-1] if summary["history"] else {}
         print(f"inspire: {args.train_command} at step {summary['steps']} in {args.out}: {json.dumps(last)}")
         return 0

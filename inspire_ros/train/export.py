@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ SPECS = {
         "inputs": ["cond", "latent"],
         "outputs": ["image"],
         "input": {
-            "cond": "[N,3,S,S] float32: mask, edges, category plane (0 person, 1 car)",
+            "cond": "[N,3,S,S] float32: mask, edges, category plane (0 person, 1 car); S any multiple of 32",
             "latent": "[N,Z] float32 ~ N(0,1)",
         },  # fmt: skip
         "output": {"image": "[N,3,S,S] float32 BGR in [-1,1]"},
@@ -84,7 +85,9 @@ def load_weights(kind: str, weights: Path) -> torch.nn.Module:
 
         model = build(kind)
     else:
-        model = MaskUNet() if kind == "unet" else Generator()
+        arch = weights.parent / "arch.json"  # written by the generator's training run
+        widths = json.loads(arch.read_text())["widths"] if arch.exists() else Generator.WIDTHS
+        model = MaskUNet() if kind == "unet" else Generator(widths=tuple(widths))
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return model.eval()
 
@@ -95,7 +98,9 @@ def export(kind: str, weights: Path, out: Path, size: int = 64, manifest: dict |
     model = load_weights(kind, weights)
     args = _example(kind, model, 3, size)
     spec = SPECS[kind]
-    axes = {0: "N", 2: "H", 3: "W"} if kind in SCENE_KINDS else {0: "N"}
+    # The scene blocks and the generator are fully convolutional: any H, W (multiples of 16/32).
+    spatial = kind in SCENE_KINDS or kind == "generator"
+    axes = {0: "N", 2: "H", 3: "W"} if spatial else {0: "N"}
     tmp = out.with_suffix(".tmp.onnx")
     torch.onnx.export(
         model,
@@ -104,17 +109,21 @@ def export(kind: str, weights: Path, out: Path, size: int = 64, manifest: dict |
         input_names=spec["inputs"],
         output_names=spec["outputs"],
         dynamic_axes={
-            name: axes if kind in SCENE_KINDS and name not in ("category", "noise") else {0: "N"}
+            name: axes if spatial and name not in ("category", "noise", "latent") else {0: "N"}
             for name in spec["inputs"] + spec["outputs"]
         },
         opset_version=17,
         dynamo=False,
     )
     session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-    got = session.run(None, {name: a.numpy() for name, a in zip(spec["inputs"], args, strict=True)})[0]
-    with torch.no_grad():
-        want = model(*args).numpy()
-    err = float(np.abs(got - want).max())
+    # The generator serves several crop sizes: check the exported graph at two of them.
+    checks = [args, _example(kind, model, 2, 2 * size)] if kind == "generator" else [args]
+    err = 0.0
+    for check in checks:
+        got = session.run(None, {name: a.numpy() for name, a in zip(spec["inputs"], check, strict=True)})[0]
+        with torch.no_grad():
+            want = model(*check).numpy()
+        err = max(err, float(np.abs(got - want).max()))
     if err > 1e-3:
         tmp.unlink()
         raise RuntimeError(f"ONNX export of {kind} differs from torch by {err}")

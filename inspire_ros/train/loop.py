@@ -6,9 +6,12 @@ import os
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
+from ..config import EdgeConfig
+from ..extract.edges import edge_maps
 from .dataset import load
 
 
@@ -16,23 +19,60 @@ class Batches:
     """Random mini-batches with horizontal flips, as torch tensors.
 
     image: (N,3,S,S) BGR in [0,1]; mask, edges, valid: (N,1,S,S) {0,1}; category: (N,) 0/1.
+
+    `min_side` keeps only instances whose box is at least that many pixels on its longer side
+    (a 128 training set holds real detail, not upscaled small instances). With `augment`,
+    sampled crops are also zoomed (0.85-1.15) and recoloured (brightness, gamma, channel
+    gains; darker more often than brighter, as shade and night are what the model sees least),
+    and with `edges` the edge maps are recomputed from the augmented crop by the inference
+    code, so a darkened crop has the edges the pipeline would give it.
     """
 
-    def __init__(self, path: Path, batch: int, seed: int = 0):
+    def __init__(
+        self, path: Path, batch: int, seed: int = 0, min_side: int = 0, augment: bool = False,
+        edges: EdgeConfig | None = None,
+    ):  # fmt: skip
         self.data = load(path)
+        self.key = f"{path}:{min_side}"  # names this set (caches of its features)
+        if min_side:
+            box = self.data["box"]
+            keep = np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) >= min_side
+            n = len(keep)
+            self.data = {k: v[keep] if getattr(v, "shape", ())[:1] == (n,) else v for k, v in self.data.items()}
         self.n = len(self.data["category"])
         if self.n == 0:
-            raise ValueError(f"{path} holds no instances")
+            raise ValueError(f"{path} holds no instances" + (f" with a side >= {min_side} px" if min_side else ""))
+        self.size = int(self.data["images"].shape[1])
         self.batch = batch
+        self.augment, self.edges = augment, edges
         self.rng = np.random.default_rng(seed)
 
-    def tensors(self, idx: np.ndarray, flip: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+    def _augment(self, image: np.ndarray, mask: np.ndarray, valid: np.ndarray) -> None:
+        """In place, per instance: zoom about the centre, then colour inside the content."""
+        s = image.shape[1]
+        for i in range(len(image)):
+            z = self.rng.uniform(0.85, 1.15)
+            if abs(z - 1) > 0.02:
+                m = cv2.getRotationMatrix2D((s / 2 - 0.5, s / 2 - 0.5), 0.0, z)
+                image[i] = cv2.warpAffine(image[i], m, (s, s), flags=cv2.INTER_LINEAR)
+                mask[i] = cv2.warpAffine(mask[i], m, (s, s), flags=cv2.INTER_NEAREST)
+                valid[i] = cv2.warpAffine(valid[i].astype(np.uint8), m, (s, s), flags=cv2.INTER_NEAREST) > 0
+            gain = np.exp(self.rng.uniform(-0.6, 0.25)) * self.rng.uniform(0.92, 1.08, 3)
+            gamma = self.rng.uniform(0.8, 1.25)
+            x = (image[i].astype(np.float32) / 255.0) ** gamma * gain
+            image[i] = np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8) * valid[i][..., None]
+
+    def tensors(self, idx: np.ndarray, flip: np.ndarray | None = None, augment: bool = False) -> dict:
         d = self.data
-        image = d["images"][idx].astype(np.float32) / 255.0
-        mask, edges, valid = d["masks"][idx], d["edges"][idx], d["valid"][idx]
+        images, mask, edges, valid = d["images"][idx], d["masks"][idx], d["edges"][idx], d["valid"][idx]
         if flip is not None and flip.any():
-            image[flip], mask[flip] = image[flip][:, :, ::-1], mask[flip][:, :, ::-1]
+            images[flip], mask[flip] = images[flip][:, :, ::-1], mask[flip][:, :, ::-1]
             edges[flip], valid[flip] = edges[flip][:, :, ::-1], valid[flip][:, :, ::-1]
+        if augment:  # fancy indexing made copies: the stored data stays as built
+            self._augment(images, mask, valid)
+        if self.edges is not None:
+            edges = edge_maps(np.ascontiguousarray(images), valid, self.edges)
+        image = images.astype(np.float32) / 255.0
         f32 = np.float32
         return {
             "image": torch.from_numpy(np.ascontiguousarray(image.transpose(0, 3, 1, 2))),
@@ -44,7 +84,7 @@ class Batches:
 
     def sample(self) -> dict[str, torch.Tensor]:
         idx = self.rng.integers(0, self.n, self.batch)
-        return self.tensors(idx, self.rng.random(self.batch) < 0.5)
+        return self.tensors(idx, self.rng.random(self.batch) < 0.5, self.augment)
 
     def ordered(self, batch: int = 256):
         for start in range(0, self.n, batch):

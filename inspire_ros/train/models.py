@@ -6,7 +6,8 @@
   the latent enters twice: as 4 spatial noise channels (a learned projection of z, so the
   instance stays a function of z) and FiLM-style at the bottleneck, where it cannot be
   ignored as easily as input noise.
-- PatchDiscriminator: 70x70-style PatchGAN scaled to 64x64 crops, conditioned like G.
+- PatchDiscriminator: 70x70-style PatchGAN scaled to 64x64 crops (any size works: it scores
+  patches), conditioned like G.
 """
 
 from __future__ import annotations
@@ -68,9 +69,13 @@ class MaskUNet(UNet):
 
 
 class Generator(nn.Module):
-    def __init__(self, latent_dim: int = 16, widths: tuple[int, ...] = (32, 64, 128, 128, 128), size: int = 64):
+    # Narrow where the resolution is high: the decoder's last levels cost the most per pixel.
+    # Fully convolutional: any S that is a multiple of 32.
+    WIDTHS = (16, 32, 64, 128, 128)
+
+    def __init__(self, latent_dim: int = 16, widths: tuple[int, ...] = WIDTHS):
         super().__init__()
-        self.latent_dim, self.size = latent_dim, size
+        self.latent_dim = latent_dim
         self.z_map = nn.Linear(latent_dim, 4 * 8 * 8)
         cin = 3 + 4  # mask, edges, category + 4 noise channels
         self.down = nn.ModuleList()

@@ -25,3 +25,18 @@ def test_bench_reports_stages_ratio_and_memory(tmp_path, capsys):
     assert all(v > 0 for v in figures["stage_ms"].values())
     assert figures["chain_over_detector"] > 1.0  # the chain includes the detector
     assert figures["instances_per_frame"] >= 5
+
+
+def test_block_costs_at_both_crop_sizes(default_cfg, vtest_frames):
+    from inspire_ros import Anonymizer
+    from inspire_ros.cli.bench import block_costs
+
+    cfg = default_cfg.replace(
+        categories={"person": {"large_crop_size": 128}, "car": {}}, **{"generator.type": "procedural"}
+    )
+    costs = block_costs(Anonymizer(cfg), vtest_frames[1], sizes=(1, 2), repeats=1)
+    assert set(costs) == {"person", "person@128", "car"}  # large_crop_size is set for person only
+    for rows in costs.values():
+        assert set(rows) == {1, 2} and all(e > 0 and g > 0 for e, g in rows.values())
+    plain = block_costs(Anonymizer(default_cfg), vtest_frames[1], sizes=(1,), repeats=1)
+    assert set(plain) == {"person", "car"}

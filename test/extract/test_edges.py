@@ -1,3 +1,5 @@
+import numpy as np
+
 from inspire_ros.config import EdgeConfig
 from inspire_ros.crop import crop_batch
 from inspire_ros.detect import build_detector
@@ -17,3 +19,19 @@ def test_blur_is_a_privacy_knob_and_padding_has_no_edges(default_cfg, vtest_fram
     # The border between content and zero padding is not an object edge.
     g = batch.geometry[0]
     assert not sharp[0, :, g.offset_x].any() and not sharp[0, :, g.offset_x + g.width - 1].any()
+
+
+def test_contrast_normalisation_keeps_the_structure_of_dark_crops(default_cfg, vtest_frames):
+    """A person or car in shade: with `contrast: clahe` the edge map of a crop darkened to a
+    quarter of its brightness keeps most of the bright crop's edges; without it they vanish."""
+    frame = vtest_frames[1]
+    dets = build_detector(default_cfg).detect(frame)
+    batch = crop_batch(frame, "person", [d for d in dets if d.category == "person"], 64)
+    dark = (batch.images.astype(np.float32) * 0.25).astype(np.uint8)
+    clahe, plain = EdgeConfig(contrast="clahe"), EdgeConfig(contrast="none")
+    kept_clahe = edge_maps(dark, batch.valid, clahe).sum() / edge_maps(batch.images, batch.valid, clahe).sum()
+    kept_plain = edge_maps(dark, batch.valid, plain).sum() / edge_maps(batch.images, batch.valid, plain).sum()
+    assert kept_plain < 0.3
+    assert kept_clahe > 0.6
+    # Padding is never equalised into edges.
+    assert not edge_maps(dark, batch.valid, clahe)[~batch.valid].any()
