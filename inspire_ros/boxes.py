@@ -1,4 +1,4 @@
-"""Pairwise box geometry, vectorised: what the tracker, sliced inference and the evaluation share."""
+"""Box geometry, vectorised: what the tracker, sliced inference, the evaluation and the benchmarks share."""
 
 from __future__ import annotations
 
@@ -27,6 +27,27 @@ def iou_matrix(a: list[Box], b: list[Box]) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes (0 when they do not overlap)."""
+    return float(iou_matrix([a], [b])[0, 0])
+
+
 def union(a: Box, b: Box) -> Box:
     """The smallest box holding both."""
     return Box(min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1))
+
+
+def union_mask(shape: tuple[int, ...], items) -> np.ndarray:
+    """HxW bool: the union of the items' box-sized masks (`.box`, `.mask`: instances replaced,
+    ground truth), placed at their boxes; the whole box where an item has no mask (None) or one
+    that does not fit it, clipped to the frame."""
+    mask = np.zeros(shape[:2], bool)
+    for item in items:
+        b = item.box
+        region = mask[max(b.y0, 0) : b.y1, max(b.x0, 0) : b.x1]
+        m = item.mask
+        if m is not None and m.shape == (b.height, b.width) and b.x0 >= 0 and b.y0 >= 0:
+            region |= m[: region.shape[0], : region.shape[1]]
+        else:
+            region[...] = True
+    return mask

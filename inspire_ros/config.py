@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from .coco import CLASS_ID
+from .errors import ConfigError
 
 BOX_METHODS = ("inspire", "blur", "pixelate", "fill")  # change only pixels inside detected boxes
 METHODS = (*BOX_METHODS, "svia", "hybrid")
@@ -26,10 +27,6 @@ METHODS = (*BOX_METHODS, "svia", "hybrid")
 INSTANCE_METHODS = ("inspire", "hybrid")
 SCENE_METHODS = ("svia", "hybrid")
 PROVIDERS = ("tensorrt", "cuda", "cpu")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or out of range."""
 
 
 # Above this score threshold a nano detector misses many people: an explicit opt-out is needed.
@@ -226,9 +223,7 @@ class SviaConfig:
 
     # What is replaced; names from svia.classes.CATEGORIES (the paper's five by default). The
     # hybrid method leaves person and vehicle to INSPIRE's instance replacement.
-    categories: list[str] = field(
-        default_factory=lambda: ["person", "vehicle", "traffic_sign", "road", "building"]
-    )
+    categories: list[str] = field(default_factory=lambda: ["person", "vehicle", "traffic_sign", "road", "building"])
     # Laplace scale b in 8-bit levels added inside the masks before inpainting: the privacy
     # knob (0: the inpainter sees the original region; >= 100: it mostly invents it).
     noise_scale: float = field(default=96.0, metadata=_range(0.0, 1000.0))
@@ -453,6 +448,7 @@ def _check_semantics(cfg: Config) -> None:
 
 
 def _check_svia(svia: SviaConfig) -> None:
+    from .plugins import BUILTIN
     from .svia.classes import CATEGORY_NAMES
 
     for i, name in enumerate(svia.categories):
@@ -468,10 +464,33 @@ def _check_svia(svia: SviaConfig) -> None:
             _fail(f"svia.{key}", f"must be a multiple of 16 (the blocks halve it four times); got {getattr(svia, key)}")
     for block in ("segmenter", "inpainter", "harmonizer"):
         t = getattr(svia, block).type
-        allowed = ("onnx",) if block == "segmenter" else ("onnx", "diffusers")
+        allowed = tuple(BUILTIN[block])
         if t not in allowed and ":" not in t:
             choices = " or ".join(allowed)
             _fail(f"svia.{block}.type", f"must be {choices} or a plug-in package.module:Class; got {_shown(t)}")
+
+
+def field_constraints(key: str) -> tuple[Any, Any, bool, tuple]:
+    """(lo, hi, odd, choices) the validator enforces on a dotted config key, read from its
+    dataclass field: the `_range` metadata and the arguments of a `Literal` type. The ROS node
+    derives its parameter ranges from here (ros/params.py)."""
+    cls: Any = Config
+    *parents, leaf = key.split(".")
+    for part in parents:
+        cls = _unoptional(typing.get_type_hints(cls)[part])
+        if not dataclasses.is_dataclass(cls):
+            raise KeyError(f"{key}: {part} is not a section")
+    f = {f.name: f for f in dataclasses.fields(cls)}[leaf]
+    tp = _unoptional(typing.get_type_hints(cls)[leaf])
+    lo, hi = f.metadata.get("range", (None, None))
+    choices = typing.get_args(tp) if typing.get_origin(tp) is Literal else ()
+    return lo, hi, bool(f.metadata.get("odd")), choices
+
+
+def _unoptional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]
+    return tp
 
 
 def block_params(params: dict, defaults: dict, key: str) -> dict:

@@ -21,12 +21,9 @@ from pathlib import Path
 import yaml
 
 from . import paths
+from .errors import ModelError
 
 log = logging.getLogger(__name__)
-
-
-class ModelError(RuntimeError):
-    """A model file is missing, unreadable or does not match its recorded sha256."""
 
 
 @dataclass(frozen=True)

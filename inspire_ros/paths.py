@@ -57,3 +57,9 @@ def install_models_dir() -> Path | None:
 def shared_dir() -> Path:
     env = os.environ.get("INSPIRE_SHARED")
     return Path(env) if env else SOURCE_ROOT.parent / "shared"
+
+
+def pets09_video(shared: Path | None = None) -> Path:
+    """PETS09 S2L1 `vtest.avi` (768x576, 795 frames) in the shared folder: the default video of
+    the benchmarks and the tests, and the PETS09 evaluation's video."""
+    return (shared or shared_dir()) / "data" / "pets09_s2l1" / "vtest.avi"

@@ -12,8 +12,11 @@ How the detections of frame i are decided depends on the config:
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -21,6 +24,8 @@ from .pipeline import Anonymizer
 from .track import lookahead
 from .track.receipt import Receipt
 from .types import Box, Detection
+
+T = TypeVar("T")
 
 
 def stream_salt(seed: int | None, name: str) -> int | None:
@@ -118,19 +123,82 @@ class Stream:
         timings: dict | None = None,
     ):
         """Fail closed, as `Anonymizer.anonymize_or_blank`: (output, instances, error)."""
-        anonymizer = self.anonymizer
         if self.plan is None:
-            result = anonymizer.anonymize_or_blank(frame, timings, rng, guard=self.guard, stamp_ns=stamp_ns)
+            # One call, so that the stage timings include the detector's.
+            result = self.anonymizer.anonymize_or_blank(frame, timings, rng, guard=self.guard, stamp_ns=stamp_ns)
             if self.guard is None and result[2] is None:
                 self.receipt.add(result[1])  # frame by frame: what was replaced is what was detected
             return result
-        error = None
-        if index >= len(self.plan):
-            error = f"frame {index} was not seen by the detection pass (it saw {len(self.plan)})"
-        elif self.detected.errors[index]:
-            error = self.detected.errors[index]
-        elif self.detected.sizes[index] != frame.shape[:2]:
-            error = f"frame {index} is {frame.shape[:2]}, the detection pass saw {self.detected.sizes[index]}"
-        if error is not None:
-            return anonymizer.fail(frame, error)
-        return anonymizer.anonymize_or_blank(frame, timings, rng, detections=self.plan[index])
+        return self.replace(frame, self.decide(frame, index, stamp_ns), rng, timings)
+
+    def decide(self, frame: np.ndarray, index: int, stamp_ns: int | None = None) -> Decided:
+        """What frame `index` replaces: the plan's boxes (look-ahead), the tracker's (live) or
+        the confident detections; or why it cannot be anonymized. Calls for one stream must
+        come in frame order (the tracker and the plan are sequential)."""
+        anonymizer = self.anonymizer
+        if self.plan is not None:
+            if index >= len(self.plan):
+                return Decided(None, f"frame {index} was not seen by the detection pass (it saw {len(self.plan)})")
+            if self.detected.errors[index]:
+                return Decided(None, self.detected.errors[index])
+            if self.detected.sizes[index] != frame.shape[:2]:
+                return Decided(
+                    None, f"frame {index} is {frame.shape[:2]}, the detection pass saw {self.detected.sizes[index]}"
+                )
+            return Decided(self.plan[index])
+        try:
+            candidates = anonymizer.detect(frame)
+            if self.guard is not None:
+                return Decided(self.guard.update(candidates, frame.shape[:2], stamp_ns))
+            return Decided(anonymizer.confident(candidates))
+        except Exception as e:  # noqa: BLE001 - any failure must not leak the original
+            return Decided(None, f"{type(e).__name__}: {e}")
+
+    def replace(
+        self, frame: np.ndarray, decided: Decided, rng: np.random.Generator | None = None, timings: dict | None = None
+    ):
+        """Fail closed: (output, instances, error) for a frame whose detections are decided."""
+        anonymizer = self.anonymizer
+        if decided.error is not None:
+            return anonymizer.fail(frame, decided.error)
+        result = anonymizer.anonymize_or_blank(frame, timings, rng, detections=decided.detections)
+        if self.plan is None and self.guard is None and result[2] is None:
+            self.receipt.add(result[1])  # frame by frame: what was replaced is what was detected
+        return result
+
+
+@dataclass(frozen=True)
+class Decided:
+    detections: list[Detection] | None
+    error: str | None = None
+
+
+def overlapped(stream: Stream, items: Iterable[T], frame_of: Callable[[T], np.ndarray | None]) -> Iterator[tuple]:
+    """(item, (output, instances, error)) for every item, in order, with the detection of the
+    next frame running on a worker thread while this one is replaced: the detector's and the
+    generator's sessions overlap instead of taking turns. Items whose frame is None are yielded
+    with result None (the caller says why). The worker only ever runs `Stream.decide`, in
+    frame order; replacement (and the random stream) stays on the caller's thread."""
+    with ThreadPoolExecutor(1, thread_name_prefix="inspire-detect") as pool:
+        pending: deque[tuple[T, Future | None]] = deque()
+        index = 0
+
+        def submit(item: T) -> None:
+            nonlocal index
+            frame = frame_of(item)
+            pending.append((item, None if frame is None else pool.submit(stream.decide, frame, index)))
+            index += 1
+
+        it = iter(items)
+        for item in it:
+            submit(item)
+            break
+        while pending:
+            for item in it:  # the next frame's detection starts before this one is replaced
+                submit(item)
+                break
+            item, future = pending.popleft()
+            if future is None:
+                yield item, None
+                continue
+            yield item, stream.replace(frame_of(item), future.result())

@@ -8,8 +8,26 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
+
+
+class FrameStatus(str, Enum):
+    """What became of one frame (a camera message, a video frame, an image) on its way out.
+
+    str-valued: the node, the bag tool and the CLI write these strings into their reports,
+    journals and audits, and a status read back from one compares equal to its member."""
+
+    UNCHANGED = "unchanged"  # nothing to replace and every byte read: the input passes as is
+    ANONYMIZED = "anonymized"  # instances replaced (or only cleaned of padding/metadata: scrubbed)
+    BLANKED = "blanked"  # failed: a black frame of the same size and encoding instead
+    DROPPED = "dropped"  # failed (or refused): no output frame
+    INVALIDATED = "invalidated"  # bag tool: a depth frame without a colour pair, invalidated whole
+    OK = "ok"  # CLI audit (inspire anonymize): anonymized, or nothing to replace
+
+    def __str__(self) -> str:  # the value in messages and f-strings, on every Python version
+        return self.value
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
+from inspire_ros import boxes
 from inspire_ros import config as config_mod
-from inspire_ros.paths import default_config_path, shared_dir
+from inspire_ros.paths import default_config_path, pets09_video, shared_dir
 
 TEST_DIR = Path(__file__).resolve().parent
 if str(TEST_DIR) not in sys.path:  # test plug-ins (test/plugins.py) import as `plugins`
@@ -21,7 +22,7 @@ SHARED = shared_dir()
 if not (SHARED / "README.md").is_file():
     raise pytest.UsageError(f"shared data not found at {SHARED}: set INSPIRE_SHARED to the shared folder")
 
-VTEST = SHARED / "data" / "pets09_s2l1" / "vtest.avi"
+VTEST = pets09_video(SHARED)
 BUS = SHARED / "data" / "street" / "bus.jpg"
 CAMVID = SHARED / "data" / "camvid"
 
@@ -65,11 +66,7 @@ def read_video_frames(indices: list[int], path: Path = VTEST) -> list[np.ndarray
 
 def union_mask(frame: np.ndarray, instances) -> np.ndarray:
     """HxW bool: every pixel some instance's mask says was replaced."""
-    union = np.zeros(frame.shape[:2], bool)
-    for inst in instances:
-        b = inst.box
-        union[b.y0 : b.y1, b.x0 : b.x1] |= inst.mask
-    return union
+    return boxes.union_mask(frame.shape, instances)
 
 
 @pytest.fixture(scope="session")
@@ -149,7 +146,7 @@ def ros_client():
     # Not ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST: with LARGE_DATA it matches endpoints but
     # delivers no data (Fast DDS from the kilted wheels).
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
-    from inspire_ros.ros.harness import Client
+    from inspire_ros.bench.harness import Client
 
     try:
         client = Client("inspire_test_client")

@@ -7,18 +7,6 @@ import numpy as np
 from inspire_ros.types import CropBatch, Detection, Features
 
 
-class FixedDetector:
-    """Returns the same detections for every frame."""
-
-    provider = "fixed"
-
-    def __init__(self, detections: list[Detection]):
-        self.detections = detections
-
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        return list(self.detections)
-
-
 class FixedExtractor:
     """Returns the same mask and edges for every crop, whatever its pixels."""
 
@@ -119,3 +107,63 @@ class WrongShapeSegmenter:
 
     def segment(self, image: np.ndarray) -> np.ndarray:
         return np.zeros((3, 8, 8), np.float32)
+
+
+class EmptyDetector:
+    """A complete detector plug-in that finds nothing."""
+
+    provider = "test"
+
+    def __init__(self, cfg):
+        pass
+
+    def detect(self, frame):
+        return []
+
+
+class NoExtractMethod:
+    """An extractor plug-in that forgot `extract` (the protocol check must refuse it)."""
+
+    def __init__(self, ecfg, cfg):
+        pass
+
+    def masks(self, batch):
+        return []
+
+
+class NoGenerateMethod:
+    """A generator plug-in that forgot `generate` (the protocol check must refuse it)."""
+
+    latent_dim = 16
+
+    def __init__(self, gcfg, cfg):
+        pass
+
+    def draw(self, category, masks, edges, latents):
+        return None
+
+
+class NoLatentDim:
+    """A generator plug-in without the `latent_dim` attribute the latents are drawn with."""
+
+    def __init__(self, gcfg, cfg):
+        pass
+
+    def generate(self, category, masks, edges, latents):
+        return np.zeros((*masks.shape, 3), np.uint8)
+
+
+class NoSegmentMethod:
+    """A segmenter plug-in that forgot `segment` (the protocol check must refuse it)."""
+
+    provider = "test"
+
+    def __init__(self, block, cfg):
+        pass
+
+
+def procedural_factory(gcfg, cfg):
+    """A plug-in given as a factory function rather than a class: builds the procedural generator."""
+    from inspire_ros.generate.procedural import ProceduralGenerator
+
+    return ProceduralGenerator(gcfg, cfg)

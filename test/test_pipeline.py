@@ -6,10 +6,11 @@ import pytest
 
 from inspire_ros import Anonymizer
 from inspire_ros.config import BOX_METHODS
+from inspire_ros.detect.fixed import FixedDetector
 from inspire_ros.types import Box, Detection
 
 from conftest import union_mask
-from plugins import FixedDetector, FixedExtractor
+from plugins import FixedExtractor
 
 
 @pytest.fixture(scope="module")

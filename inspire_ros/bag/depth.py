@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..io import encodings
-from ..io.image_msgs import DROPPED, UNCHANGED, label_of, raw_image, stamp_ns, why
-from ..types import Box, Instance
-from .images import ANONYMIZED, FrameOutcome, ImageCodec, _with_data
+from ..io.image_msgs import label_of, raw_image, stamp_ns, why
+from ..types import Box, FrameStatus, Instance
+from .images import FrameOutcome, ImageCodec, _with_data
 
 COPY, DROP, INVALIDATE = "copy", "drop", "invalidate"
-INVALIDATED = "invalidated"  # status of a depth frame invalidated whole (no colour pair)
 
 _TRANSPORTS = {"compressed", "compresseddepth", "theora", "zstd"}
 
@@ -85,7 +84,7 @@ class Pairing:
 
     def done(self, topic: str, index: int, status: str, instances: list[dict]) -> None:
         """Pass 2's outcome for a colour frame: its replaced boxes join the planned ones."""
-        if status not in (ANONYMIZED, UNCHANGED):
+        if status not in (FrameStatus.ANONYMIZED, FrameStatus.UNCHANGED):
             self.boxes[(topic, index)] = None
             return
         known = self.boxes.get((topic, index)) or []
@@ -153,14 +152,19 @@ class DepthTopic:
         try:
             msg = self.codec.deserialize(data)
         except Exception as e:  # noqa: BLE001 - nothing to check: not copied
-            return FrameOutcome(None, DROPPED, "?", error=f"cannot deserialize {self.codec.msgtype}: {why(e)}")
+            return FrameOutcome(
+                None, FrameStatus.DROPPED, "?", error=f"cannot deserialize {self.codec.msgtype}: {why(e)}"
+            )
         label = label_of(msg, self.codec.compressed)
         if not encodings.is_depth(label):
             return FrameOutcome(
-                None, DROPPED, label, error=f"{label!r} frame on a depth topic: not depth, not anonymized, dropped"
+                None,
+                FrameStatus.DROPPED,
+                label,
+                error=f"{label!r} frame on a depth topic: not depth, not anonymized, dropped",
             )
         if self.policy == COPY:
-            return FrameOutcome(data, UNCHANGED, label)
+            return FrameOutcome(data, FrameStatus.UNCHANGED, label)
         try:
             if self.codec.compressed:
                 shape = encodings.compressed_depth_pixels(msg.format, msg.data).shape
@@ -171,19 +175,19 @@ class DepthTopic:
             mask, instances, reason = self.pairing.mask(self.topic, stamp_ns(msg), frame_id, shape)
             self.last_size = shape
             if mask is not None and not mask.any():
-                return FrameOutcome(data, UNCHANGED, label)
+                return FrameOutcome(data, FrameStatus.UNCHANGED, label)
             if self.codec.compressed:
                 payload = encodings.invalidate_compressed_depth(msg.format, msg.data, mask)
             else:
                 payload = encodings.invalidate_depth(raw_image(msg), mask).data
             if mask is not None and payload == bytes(np.asarray(msg.data, np.uint8)):
-                return FrameOutcome(data, UNCHANGED, label)  # already invalid there
+                return FrameOutcome(data, FrameStatus.UNCHANGED, label)  # already invalid there
             out = self.codec.serialize(_with_data(msg, payload), data)
         except Exception as e:  # noqa: BLE001 - fail closed: a depth frame we cannot invalidate is not copied
-            return FrameOutcome(None, DROPPED, label, error=f"cannot invalidate depth: {why(e)}")
+            return FrameOutcome(None, FrameStatus.DROPPED, label, error=f"cannot invalidate depth: {why(e)}")
         if mask is None:
-            return FrameOutcome(out, INVALIDATED, label, error=reason)
-        return FrameOutcome(out, ANONYMIZED, label, instances)
+            return FrameOutcome(out, FrameStatus.INVALIDATED, label, error=reason)
+        return FrameOutcome(out, FrameStatus.ANONYMIZED, label, instances)
 
 
 def index_colour(source, handlers: dict, pairing: Pairing) -> None:

@@ -1,10 +1,10 @@
-"""The one error type of the bag tool."""
+"""The one error type of the bag tool (defined with the others in inspire_ros.errors).
+
+Not a MediaError: the CLI maps every InspireError to its exit status itself (status 2 for a bag).
+"""
 
 from __future__ import annotations
 
-from ..io.media import MediaError
+from ..errors import BagError
 
-
-class BagError(MediaError):
-    """A bag cannot be read, understood or written. A MediaError, so the CLI reports it as
-    `inspire: error: ...` with exit status 2."""
+__all__ = ["BagError"]

@@ -14,18 +14,18 @@ from rosbags.interfaces import Connection
 from rosbags.typesys.store import Typestore
 
 from ..io import image_msgs
-from ..io.image_msgs import ANONYMIZED, BLANKED, DROPPED, UNCHANGED, ImageStream, why
+from ..io.image_msgs import ImageStream, why
 from ..pipeline import Anonymizer
-from ..types import Instance
+from ..types import FrameStatus, Instance
 from .definitions import COMPRESSED_IMAGE, canonical
 
-__all__ = ["ANONYMIZED", "BLANKED", "DROPPED", "UNCHANGED", "FrameOutcome", "ImageCodec", "ImageTopic"]
+__all__ = ["FrameOutcome", "ImageCodec", "ImageTopic"]
 
 
 @dataclass
 class FrameOutcome:
     data: bytes | memoryview | None  # serialized output message; None when dropped
-    status: str  # unchanged | anonymized | blanked | dropped
+    status: FrameStatus  # UNCHANGED | ANONYMIZED | BLANKED | DROPPED (depth topics: also INVALIDATED)
     encoding: str  # Image.encoding or CompressedImage.format; "?" when not even deserialized
     instances: list[Instance] = field(default_factory=list)
     error: str | None = None
@@ -95,16 +95,16 @@ class ImageTopic:
         message's position in its topic."""
         msg, error = self._message(data)
         if msg is None:  # without a message there is nothing to blank
-            return FrameOutcome(None, DROPPED, "?", error=error)
+            return FrameOutcome(None, FrameStatus.DROPPED, "?", error=error)
         result = self.stream.process(msg, rng, index=index)
-        if result.status == UNCHANGED:
-            return FrameOutcome(data, UNCHANGED, result.label)
+        if result.status == FrameStatus.UNCHANGED:
+            return FrameOutcome(data, FrameStatus.UNCHANGED, result.label)
         if result.msg is None:
             return FrameOutcome(None, result.status, result.label, error=result.error)
         try:
             out = self.codec.serialize(result.msg, data)
         except Exception as e:  # noqa: BLE001 - fail closed: nothing rather than the original
-            return FrameOutcome(None, DROPPED, result.label, error=f"cannot serialize: {why(e)}")
+            return FrameOutcome(None, FrameStatus.DROPPED, result.label, error=f"cannot serialize: {why(e)}")
         return FrameOutcome(out, result.status, result.label, result.instances, result.error, result.scrubbed)
 
 

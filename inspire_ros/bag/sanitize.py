@@ -34,11 +34,12 @@ from .. import config as config_mod
 from ..config import to_dict
 from ..pipeline import Anonymizer
 from ..sequence import Detected, Stream, stream_salt
+from ..types import FrameStatus
 from . import marker as marker_mod
 from .definitions import canonical, check_type, default_typestore, image_typestore, is_image
-from .depth import DROP, INVALIDATE, INVALIDATED, DepthTopic, Pairing, depth_topics, index_colour
+from .depth import DROP, INVALIDATE, DepthTopic, Pairing, depth_topics, index_colour
 from .errors import BagError
-from .images import ANONYMIZED, DROPPED, UNCHANGED, FrameOutcome, ImageCodec, ImageTopic
+from .images import FrameOutcome, ImageCodec, ImageTopic
 from .journal import Fingerprint, Journal, JournalEntry, WorkDir, config_sha256, input_files
 from .report import (
     ANONYMIZE,
@@ -181,7 +182,7 @@ def sanitize(
         roles, notes = plan_topics(source.connections, options.topics, ros1, options.exclude_topics)
         bundled = default_typestore(ros1)
         codecs = {
-            connection_key(c): ImageCodec(c, image_typestore(c, bundled), ros1)
+            connection_key(c): ImageCodec(c, image_typestore(c, bundled, source.typestore), ros1)
             for c in source.connections
             if roles[c.topic] in (ANONYMIZE, IMAGE_NOT_SELECTED)
         }
@@ -413,25 +414,25 @@ def _copy(
             stats.encodings[entry.encoding] += 1
             if pairing is not None and stats.role == ANONYMIZE:
                 pairing.done(conn.topic, i, entry.status, entry.instances)
-            if entry.status == UNCHANGED:
+            if entry.status == FrameStatus.UNCHANGED:
                 stats.frames_unchanged += 1
-            elif entry.status == ANONYMIZED:
+            elif entry.status == FrameStatus.ANONYMIZED:
                 stats.frames_changed += 1
                 stats.frames_scrubbed += bool(entry.scrubbed) and not entry.instances
                 stats.instances.update(inst["category"] for inst in entry.instances)
-            elif entry.status == DROPPED:
+            elif entry.status == FrameStatus.DROPPED:
                 stats.frames_dropped += 1
-            elif entry.status == INVALIDATED:
+            elif entry.status == FrameStatus.INVALIDATED:
                 stats.frames_invalidated += 1
             else:
                 stats.frames_blanked += 1
             if entry.error:
                 stats.failures[entry.error[:200]] += 1
-            if entry.status != UNCHANGED:
+            if entry.status != FrameStatus.UNCHANGED:
                 report.frames.append(
                     FrameRecord(conn.topic, i, timestamp, entry.status, entry.instances, entry.error, entry.scrubbed)
                 )
-            out = data if entry.status == UNCHANGED else entry.data
+            out = data if entry.status == FrameStatus.UNCHANGED else entry.data
             if out is not None:
                 sink.write(out_conn, timestamp, out)
                 stats.messages_out += 1
@@ -444,6 +445,6 @@ def _copy(
 
 def _journal_entry(outcome: FrameOutcome, size: tuple[int, int] | None) -> JournalEntry:
     # An unchanged frame is the input's bytes: not stored twice.
-    data = None if outcome.status == UNCHANGED or outcome.data is None else bytes(outcome.data)
+    data = None if outcome.status == FrameStatus.UNCHANGED or outcome.data is None else bytes(outcome.data)
     instances = [inst.to_dict() for inst in outcome.instances]
     return JournalEntry(outcome.status, outcome.encoding, data, instances, outcome.error, size, outcome.scrubbed)

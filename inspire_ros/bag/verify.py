@@ -26,6 +26,7 @@ from rosbags.interfaces import Connection
 
 from ..io import encodings
 from ..io.image_msgs import raw_image, unread_bytes
+from ..types import FrameStatus
 from . import marker as marker_mod
 from .definitions import canonical, check_type, default_typestore, image_typestore, is_image
 from .errors import BagError
@@ -279,7 +280,7 @@ class _Streams:
             key = (conn.topic, canonical(conn.msgtype))
             if is_image(conn.msgtype) and key not in self.codecs:
                 try:
-                    self.codecs[key] = ImageCodec(conn, image_typestore(conn, bundled), self.ros1)
+                    self.codecs[key] = ImageCodec(conn, image_typestore(conn, bundled, a.typestore), self.ros1)
                 except BagError:  # unreadable definition: its frames are reported unreadable
                     continue
                 self.image_topics.add(conn.topic)
@@ -324,7 +325,7 @@ class _Streams:
                 record = self.records.get((conn.topic, index))
                 if conn.topic in self.left_out:
                     tally.excluded += 1
-                elif record is not None and record.get("status") == "dropped":
+                elif record is not None and record.get("status") == FrameStatus.DROPPED:
                     tally.dropped += 1
                 else:
                     self.pending_in[conn.topic].append((index, timestamp, bytes(data), canonical(conn.msgtype)))
@@ -353,7 +354,7 @@ class _Streams:
         codec = self.codecs.get((topic, msgtype))
         if data_in == data_out:
             record = self.records.get((topic, index))
-            if record is not None and record.get("status") in ("anonymized", "blanked"):
+            if record is not None and record.get("status") in (FrameStatus.ANONYMIZED, FrameStatus.BLANKED):
                 tally.problem(f"frame reported {record['status']} is identical to the input", index, t_in)
             elif codec is not None and (self.anonymized_topics is None or topic in self.anonymized_topics):
                 unread = self._unread(codec, data_in)
@@ -370,7 +371,7 @@ class _Streams:
         record = self.records.get((topic, index))
         for problem in _image_problems(codec, data_in, data_out, record, self.report):
             tally.problem(problem, index, t_in)
-        if record is not None and record.get("status") == "anonymized":
+        if record is not None and record.get("status") == FrameStatus.ANONYMIZED:
             unread = self._unread(codec, data_out)
             if unread:
                 tally.problem(f"anonymized frame carries bytes the anonymizer never read ({unread})", index, t_in)
@@ -428,7 +429,7 @@ def _image_problems(codec: ImageCodec, data_in: bytes, data_out: bytes, record: 
     try:
         msg_in = codec.deserialize(data_in)
     except Exception:  # noqa: BLE001 - an undecodable input frame must not have survived as is
-        failed = record is not None and record.get("status") in ("blanked", "dropped")
+        failed = record is not None and record.get("status") in (FrameStatus.BLANKED, FrameStatus.DROPPED)
         return [] if failed else ["input frame unreadable"]
     try:
         msg_out = codec.deserialize(data_out)
@@ -447,11 +448,11 @@ def _image_problems(codec: ImageCodec, data_in: bytes, data_out: bytes, record: 
         return problems
     if record is None:
         return ["frame changed but not listed in the report"]
-    if record.get("status") == "blanked":
+    if record.get("status") == FrameStatus.BLANKED:
         return [] if _is_blank(codec, msg_out) else ["frame reported blanked is not black"]
     label = msg_in.format if codec.compressed else msg_in.encoding
     depth = encodings.is_depth(label)
-    if record.get("status") == "invalidated" or depth:
+    if record.get("status") == FrameStatus.INVALIDATED or depth:
         return _depth_problems(codec, msg_in, msg_out, record)
     if codec.compressed and _is_jpeg(msg_out.data):
         return []  # JPEG re-encoding changes every block a little: only size and format are checkable
@@ -489,7 +490,7 @@ def _depth_problems(codec: ImageCodec, msg_in, msg_out, record: dict) -> list[st
         return [f"cannot compare depth: {type(e).__name__}"]
     if (changed & ~invalid_out).any():
         return [f"depth values changed to something other than invalid ({int((changed & ~invalid_out).sum())} px)"]
-    if record.get("status") == "invalidated":
+    if record.get("status") == FrameStatus.INVALIDATED:
         return [] if invalid_out.all() else ["depth frame reported invalidated has valid pixels"]
     allowed = np.zeros(changed.shape, bool)
     for inst in record.get("instances", []):

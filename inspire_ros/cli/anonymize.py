@@ -17,9 +17,10 @@ from .. import config as config_mod
 from ..io import media
 from ..paths import default_config_path
 from ..pipeline import Anonymizer
-from ..sequence import Stream, detect_all, stream_salt
+from ..sequence import Stream, detect_all, overlapped, stream_salt
 from ..track.receipt import coverage_line
-from .main import EXIT_FRAMES_FAILED, EXIT_OK
+from ..types import FrameStatus
+from . import EXIT_FRAMES_FAILED, EXIT_OK
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -121,7 +122,7 @@ def run(args) -> int:
             wrote = _images(anonymizer, files, image, out, kind, audit, args)
         frames = audit["frames"]
         counts = Counter(i["category"] for f in frames for i in f["instances"])
-        failed = [f for f in frames if f["status"] != "ok"]
+        failed = [f for f in frames if f["status"] != FrameStatus.OK]
         audit["summary"] = {
             "frames": len(frames),
             "frames_failed": len(failed) + missing,
@@ -162,8 +163,12 @@ def run(args) -> int:
     return EXIT_FRAMES_FAILED if failed or missing else EXIT_OK
 
 
-def _record(audit: dict, index: int, name: str | None, instances, error: str | None, status: str) -> None:
-    entry = {"index": index, "status": "ok" if error is None else status, "instances": [i.to_dict() for i in instances]}
+def _record(audit: dict, index: int, name: str | None, instances, error: str | None, status: FrameStatus) -> None:
+    entry = {
+        "index": index,
+        "status": FrameStatus.OK if error is None else status,
+        "instances": [i.to_dict() for i in instances],
+    }
     if name:
         entry["name"] = name
     if error:
@@ -192,14 +197,14 @@ def _video(anonymizer: Anonymizer, reader: media.VideoReader, src: Path, out: me
         writer = media.VideoWriter(out.tmp, info, shown=out.final)
         bar = tqdm(total=total or None, unit="frame", desc=out.final.name, disable=args.quiet)
         count = 0
-        for i, (frame, report) in enumerate(_limited(reader, limit)):
-            if report:  # concealed or partly decoded: never passed on, not worth anonymizing
-                result, instances, error = None, [], f"decoder: {report}"
-            else:
-                result, instances, error = stream.anonymize(frame, i)
+        # The detection of frame i+1 overlaps the replacement of frame i (sequence.overlapped).
+        # A concealed or partly decoded frame is never passed on, nor worth anonymizing.
+        frames = overlapped(stream, _limited(reader, limit), lambda item: None if item[1] else item[0])
+        for i, ((frame, report), done) in enumerate(frames):
+            result, instances, error = done if done is not None else (None, [], f"decoder: {report}")
             # A video keeps its timing: a failed frame is always blanked, never dropped.
             writer.write(result if result is not None else np.zeros_like(frame))
-            _record(audit, i, None, instances, error, "blanked")
+            _record(audit, i, None, instances, error, FrameStatus.BLANKED)
             bar.update()
             count += 1
         bar.close()
@@ -251,6 +256,6 @@ def _images(anonymizer: Anonymizer, files: list[Path], image, out: media.AtomicP
         if result is not None:
             media.write_image(target, result, shown=out.final / path.name if kind == "folder" else out.final)
             wrote = True
-        _record(audit, i, name, instances, error, "blanked" if result is not None else "dropped")
+        _record(audit, i, name, instances, error, FrameStatus.BLANKED if result is not None else FrameStatus.DROPPED)
     bar.close()
     return wrote or kind == "folder"

@@ -8,7 +8,7 @@ from pathlib import Path
 from .. import config as config_mod
 from ..io.media import MediaError
 from ..paths import default_config_path
-from .main import EXIT_ERROR, EXIT_FRAMES_FAILED, EXIT_OK
+from . import EXIT_ERROR, EXIT_FRAMES_FAILED, EXIT_OK
 
 
 def run(args) -> int:
@@ -21,7 +21,7 @@ def run(args) -> int:
     if args.bag_command == "sanitize-many":
         return _sanitize_many(args)
     if args.bag_command == "bench":
-        from ..bag.bench import run as bench
+        from ..bench.bag import run as bench
 
         return bench(args)
     return _verify(args)

@@ -8,8 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..eval import EvalError
-from .main import EXIT_OK, EXIT_USAGE
+from . import EXIT_OK, EXIT_USAGE
 
 
 def add_parser(sub) -> None:
@@ -52,22 +51,18 @@ def run(args) -> int:
         print("inspire: error: --camvid-frames must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     started = time.perf_counter()
-    try:
-        report = evaluate(
-            presets=args.presets,
-            config_path=Path(args.config) if args.config else None,
-            pets_frames=args.pets_frames,
-            camvid=args.camvid,
-            camvid_frames=args.camvid_frames,
-            with_reid=args.reid,
-            with_utility=args.utility,
-            seed=args.seed,
-            shared=Path(args.shared) if args.shared else None,
-            progress=not args.quiet,
-        )
-    except EvalError as e:
-        print(f"inspire: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    report = evaluate(
+        presets=args.presets,
+        config_path=Path(args.config) if args.config else None,
+        pets_frames=args.pets_frames,
+        camvid=args.camvid,
+        camvid_frames=args.camvid_frames,
+        with_reid=args.reid,
+        with_utility=args.utility,
+        seed=args.seed,
+        shared=Path(args.shared) if args.shared else None,
+        progress=not args.quiet,
+    )
     if args.json:
         write_json(Path(args.json), report)
     print(tables(report))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-from ..eval import EvalError
-from .main import EXIT_OK, EXIT_USAGE
+from . import EXIT_OK
 
 
 def run(args) -> int:
@@ -18,21 +16,17 @@ def run(args) -> int:
         config=args.judge_config, model=args.judge_model, input_size=args.judge_size, score_threshold=args.judge_score
     )
     started = time.perf_counter()
-    try:
-        report = run_eval(
-            Path(args.out),
-            mode=args.mode,
-            methods=args.methods,
-            shared=Path(args.shared) if args.shared else None,
-            seed=args.seed,
-            judge=judge,
-            force=args.force,
-            progress=not args.quiet,
-            inversion_steps=args.inversion,
-        )
-    except EvalError as e:
-        print(f"inspire: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    report = run_eval(
+        Path(args.out),
+        mode=args.mode,
+        methods=args.methods,
+        shared=Path(args.shared) if args.shared else None,
+        seed=args.seed,
+        judge=judge,
+        force=args.force,
+        progress=not args.quiet,
+        inversion_steps=args.inversion,
+    )
     print(markdown_table(report["headline"]))
     print(f"wrote {', '.join(report['files'])} to {args.out} in {time.perf_counter() - started:.0f} s")
     return EXIT_OK

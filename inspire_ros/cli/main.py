@@ -8,12 +8,12 @@ import signal
 import sys
 import threading
 
-from ..config import METHODS, ConfigError
-from ..io.media import MediaError, os_error_message, shown_path
-from ..model_store import ModelError
+from ..config import METHODS
+from ..errors import InspireError
+from ..io.media import os_error_message, shown_path
+from . import EXIT_ERROR, EXIT_FRAMES_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_FRAMES_FAILED = 0, 1, 2, 3
-EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports it
+__all__ = ["EXIT_ERROR", "EXIT_FRAMES_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 
 def _positive_int(text: str) -> int:
@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
             tp.add_argument("--no-augment", action="store_true", help="no zoom/colour augmentation")
         else:
             tp.add_argument("--data", default=".cache/instances", help="folder with train.npz and val.npz")
+            tp.add_argument("--widths", type=int, nargs="+", help="UNet widths (default 8 16 32 64)")
+            tp.add_argument("--stem", type=int, choices=[1, 2], default=1,
+                            help="2: a strided first convolution, the UNet at half resolution (faster)")  # fmt: skip
         tp.add_argument("--out", default=f".cache/runs/{name}")
         tp.add_argument("--steps", type=int, default=steps)
         tp.add_argument("--minutes", type=float, help="stop after this much wall time")
@@ -160,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     gb.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap", help="test bag storage (default mcap)")
     gb.add_argument("--json", metavar="FILE", help="also write the figures to this JSON file")
 
-    # Listed for --help; main() hands its arguments to inspire_ros.ros.bench (needs rclpy).
+    # Listed for --help; main() hands its arguments to inspire_ros.bench.ros (needs rclpy).
     sub.add_parser("ros-bench", help="ROS layer overhead: the chain directly vs through an anonymizer_node process")
 
     e = sub.add_parser("eval", help="privacy and utility of every method: report.json, PNG plots, summary.md")
@@ -201,8 +204,8 @@ def _terminate(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["ros-bench"]:  # its own parser (it also runs as python -m inspire_ros.ros.bench)
-        from ..ros.bench import main as ros_bench
+    if argv[:1] == ["ros-bench"]:  # its own parser (it also runs as python -m inspire_ros.bench.ros)
+        from ..bench.ros import main as ros_bench
 
         return ros_bench(argv[1:])
     if argv[:2] == ["eval", "scene"]:  # `eval` has no subcommands: the scene evaluation is its own command
@@ -219,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run(args)
         if args.command == "bench":
-            from .bench import run
+            from ..bench.chain import run
 
             return run(args)
         if args.command == "train":
@@ -246,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
             from .scene_eval import run
 
             return run(args)
-    except (ConfigError, ModelError, MediaError, FileExistsError) as e:
+    except InspireError as e:  # the one place errors become exit statuses (cli.EXIT_CODES)
+        print(f"inspire: error: {_one_line(e)}", file=sys.stderr)
+        return exit_code(e)
+    except FileExistsError as e:
         print(f"inspire: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as e:

@@ -10,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..eval import EvalError
-from .main import EXIT_OK, EXIT_USAGE
+from . import EXIT_OK, EXIT_USAGE
 
 COMMAND = "eval-scene"
 
@@ -74,21 +73,17 @@ def run(args) -> int:
         print("inspire: error: --noise scales must be >= 0", file=sys.stderr)
         return EXIT_USAGE
     started = time.perf_counter()
-    try:
-        report = run_scene_eval(
-            Path(args.out),
-            shared=Path(args.shared) if args.shared else None,
-            methods=args.methods,
-            frames=args.frames,
-            train_frames=args.train_frames,
-            noise=args.noise,
-            seed=args.seed,
-            config_path=Path(args.config) if args.config else None,
-            progress=not args.quiet,
-        )
-    except EvalError as e:
-        print(f"inspire: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    report = run_scene_eval(
+        Path(args.out),
+        shared=Path(args.shared) if args.shared else None,
+        methods=args.methods,
+        frames=args.frames,
+        train_frames=args.train_frames,
+        noise=args.noise,
+        seed=args.seed,
+        config_path=Path(args.config) if args.config else None,
+        progress=not args.quiet,
+    )
     print(markdown_table(report["headline"]))
     print()
     print(targets_table(report["targets"]))

@@ -37,7 +37,8 @@ def run(args) -> int:
         common = {"steps": args.steps, "minutes": args.minutes, "batch": args.batch, "resume": args.resume,
                   "force": args.force, "threads": args.threads, "eval_every": args.eval_every}  # fmt: skip
         if args.train_command == "unet":
-            summary = unet.train(Path(args.data), Path(args.out), **common)
+            extra = {"widths": tuple(args.widths)} if args.widths else {}
+            summary = unet.train(Path(args.data), Path(args.out), stem=args.stem, **extra, **common)
         else:
             extra = {"widths": tuple(args.widths)} if args.widths else {}
             summary = gan.train([Path(d) for d in args.data], Path(args.out), augment=not args.no_augment,

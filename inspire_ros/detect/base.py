@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..config import Config
-from ..plugins import build_plugin
+from ..plugins import BUILTIN, build_plugin
 from ..types import Box, Detection
 
 
@@ -41,18 +41,9 @@ def to_detections(
 
 
 def build_detector(cfg: Config) -> Detector:
-    """The configured backend, wrapped in sliced inference when `detector.tiles` is enabled."""
-    backend = cfg.detector.backend
-    if backend == "yolox":
-        from .yolox import YoloxDetector
-
-        detector = YoloxDetector(cfg)
-    elif backend == "ultralytics":
-        from .ultralytics import UltralyticsDetector
-
-        detector = UltralyticsDetector(cfg)
-    else:
-        detector = build_plugin(backend, "detector.backend", Detector, cfg)
+    """The configured backend (a built-in name of plugins.BUILTIN or a plug-in, built as
+    `backend(cfg)`), wrapped in sliced inference when `detector.tiles` is enabled."""
+    detector = build_plugin(cfg.detector.backend, "detector.backend", Detector, cfg, builtin=BUILTIN["detector"])
     if cfg.detector.tiles.enabled:
         from .sliced import SlicedDetector
 

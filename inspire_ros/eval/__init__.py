@@ -7,7 +7,6 @@ imported inside the functions that use them.
 
 from __future__ import annotations
 
+from ..errors import EvalError
 
-class EvalError(RuntimeError):
-    """Evaluation input (data, model, optional dependency) is missing or unusable; the
-    message names the file or package and how to fix it."""
+__all__ = ["EvalError"]

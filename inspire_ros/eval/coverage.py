@@ -34,12 +34,12 @@ import numpy as np
 
 from .. import __version__
 from .. import config as config_mod
+from ..datasets import GtInstance, camvid_instances, crop, pets09_gt, pets09_split, require
 from ..paths import default_config_path, shared_dir
 from ..pipeline import Anonymizer
 from ..sequence import Stream, detect_all, stream_salt
 from ..types import Instance
 from . import EvalError, reid
-from .datasets import PETS09_SIZE, GtInstance, camvid_instances, crop, pets09_gt, pets09_split, require
 from .leak import LEAK_THRESHOLD, leak_rate, unreplaced_fractions
 from .run import MODES, JudgeSettings, _nan_none, build_judge
 from .utility import UtilityAccumulator
@@ -53,7 +53,7 @@ CATEGORIES = ("person", "car")
 BUCKETS: dict[str, tuple[int, int | None]] = {"small": (0, 64), "medium": (64, 128), "large": (128, None)}
 MISS_THRESHOLD = 0.8  # more than this unreplaced: the instance was essentially not found
 PETS09_FRAMES = 795
-FRAME_HW = {"pets09": (PETS09_SIZE[1], PETS09_SIZE[0]), "camvid": (360, 480)}
+FRAME_HW = {"pets09": (576, 768), "camvid": (360, 480)}
 CAMVID_SPLITS = ("val", "test")
 CAMVID_MIN_AREA = 50
 # Re-identification split of the annotated PETS09 frames, as `inspire eval --mode full`.

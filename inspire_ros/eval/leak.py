@@ -11,18 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..boxes import union_mask
+from ..datasets import GtInstance
 from ..types import Instance
-from .datasets import GtInstance
 
 LEAK_THRESHOLD = 0.2
-
-
-def replaced_pixels(shape: tuple[int, ...], instances: list[Instance]) -> np.ndarray:
-    union = np.zeros(shape[:2], bool)
-    for inst in instances:
-        b = inst.box
-        union[b.y0 : b.y1, b.x0 : b.x1] |= inst.mask if inst.mask is not None else True
-    return union
 
 
 def replaced_boxes(shape: tuple[int, ...], instances: list[Instance]) -> np.ndarray:
@@ -40,7 +33,7 @@ def unreplaced_fractions(shape: tuple[int, ...], gt: list[GtInstance], instances
     for g in gt:
         b = g.box
         if g.mask is not None:
-            pixels = replaced_pixels(shape, instances) if pixels is None else pixels
+            pixels = union_mask(shape, instances) if pixels is None else pixels
             covered, region = pixels[b.y0 : b.y1, b.x0 : b.x1], g.mask
         else:
             boxes = replaced_boxes(shape, instances) if boxes is None else boxes

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from .. import config as config_mod
+from ..detect.fixed import FixedDetector
 from ..model_store import resolve
 from ..paths import config_dir
 from ..pipeline import Anonymizer
@@ -38,18 +39,6 @@ METHODS = [
 ]
 PLATE_CASCADE = "haarcascade_russian_plate_number.xml"
 FACE_MODEL = "face_detection_yunet.onnx"
-
-
-class FixedDetector:
-    """Detector plug-in that returns the detections set for the current frame."""
-
-    provider = "fixed"
-
-    def __init__(self):
-        self.detections: list[Detection] = []
-
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        return list(self.detections)
 
 
 @dataclass

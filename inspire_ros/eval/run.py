@@ -22,11 +22,11 @@ import numpy as np
 
 from .. import __version__
 from .. import config as config_mod
+from ..datasets import Gallery, Sample, camvid_samples, crop, pets09_samples
 from ..detect import build_detector
 from ..paths import default_config_path, shared_dir
 from ..types import Box
 from . import EvalError, leak, quality, reid
-from .datasets import Gallery, Sample, camvid_samples, crop, pets09_samples
 from .methods import METHODS, build_all
 from .utility import UtilityAccumulator
 

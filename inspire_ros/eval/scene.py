@@ -37,7 +37,9 @@ from .. import __version__
 from .. import config as config_mod
 from ..baselines import OBFUSCATORS
 from ..config import BaselinesConfig
+from ..datasets import camvid_instances, require
 from ..detect import build_detector
+from ..detect.fixed import FixedDetector
 from ..io.media import AtomicPath
 from ..model_store import resolve, sha256_of
 from ..paths import default_config_path, shared_dir
@@ -46,8 +48,6 @@ from ..replace import scene_categories
 from ..svia.classes import CAMVID_CLASSES, confusion, miou
 from ..types import Detection
 from . import EvalError, quality, reid
-from .datasets import camvid_instances, require
-from .methods import FixedDetector
 from .utility import UtilityAccumulator
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..config import Config, ExtractorConfig, block_params
-from ..plugins import build_plugin
+from ..plugins import BUILTIN, build_plugin
 from ..types import CropBatch, Features
 from .edges import edge_maps
 
@@ -22,7 +22,7 @@ class MaskExtractor:
 
     DEFAULTS: dict = {}
 
-    def __init__(self, cfg: ExtractorConfig):
+    def __init__(self, cfg: ExtractorConfig, full: Config | None = None):
         self.cfg = cfg
         self.p = block_params(cfg.params, self.DEFAULTS, "extractor.params")
 
@@ -34,20 +34,6 @@ class MaskExtractor:
 
 
 def build_extractor(ecfg: ExtractorConfig, cfg: Config, key: str) -> Extractor:
-    if ecfg.type == "contrast":
-        from .contrast import ContrastExtractor
-
-        return ContrastExtractor(ecfg)
-    if ecfg.type == "grabcut":
-        from .grabcut import GrabCutExtractor
-
-        return GrabCutExtractor(ecfg)
-    if ecfg.type == "unet":
-        from .unet import UNetExtractor
-
-        return UNetExtractor(ecfg, cfg)
-    if ecfg.type == "detector_masks":
-        from .detector_masks import DetectorMaskExtractor
-
-        return DetectorMaskExtractor(ecfg)
-    return build_plugin(ecfg.type, f"{key}.type", Extractor, ecfg, cfg)
+    """The extractor `ecfg.type` names (plugins.BUILTIN or a plug-in), built as `type(ecfg, cfg)`;
+    `key`: where `ecfg` sits in the config (extractor, categories.person.extractor)."""
+    return build_plugin(ecfg.type, f"{key}.type", Extractor, ecfg, cfg, builtin=BUILTIN["extractor"])

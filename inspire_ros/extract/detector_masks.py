@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import ExtractorConfig
+from ..config import Config, ExtractorConfig
 from ..crop import crop_mask
 from ..types import CropBatch, Features
 from .contrast import ContrastExtractor
@@ -16,7 +16,7 @@ from .edges import edge_maps
 
 
 class DetectorMaskExtractor:
-    def __init__(self, cfg: ExtractorConfig):
+    def __init__(self, cfg: ExtractorConfig, full: Config | None = None):
         self.cfg = cfg
         self.fallback = ContrastExtractor(ExtractorConfig(edges=cfg.edges))
 

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..config import Config, GeneratorConfig
-from ..plugins import build_plugin
+from ..plugins import BUILTIN, build_plugin
 
 
 @runtime_checkable
@@ -26,12 +26,6 @@ class Generator(Protocol):
 
 
 def build_generator(gcfg: GeneratorConfig, cfg: Config, key: str) -> Generator:
-    if gcfg.type == "procedural":
-        from .procedural import ProceduralGenerator
-
-        return ProceduralGenerator(gcfg)
-    if gcfg.type == "gan":
-        from .gan import GanGenerator
-
-        return GanGenerator(gcfg, cfg)
-    return build_plugin(gcfg.type, f"{key}.type", Generator, gcfg, cfg)
+    """The generator `gcfg.type` names (plugins.BUILTIN or a plug-in), built as `type(gcfg, cfg)`;
+    `key`: where `gcfg` sits in the config (generator, categories.car.generator)."""
+    return build_plugin(gcfg.type, f"{key}.type", Generator, gcfg, cfg, builtin=BUILTIN["generator"])

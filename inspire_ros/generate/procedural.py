@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..config import ConfigError, GeneratorConfig
+from ..config import Config, ConfigError, GeneratorConfig
 
 F32 = np.float32
 # BGR palettes.
@@ -46,7 +46,7 @@ def _col(v: np.ndarray) -> np.ndarray:
 
 
 class ProceduralGenerator:
-    def __init__(self, cfg: GeneratorConfig):
+    def __init__(self, cfg: GeneratorConfig, full: Config | None = None):
         if cfg.latent_dim < 16:
             raise ConfigError("config key 'generator.latent_dim': the procedural generator needs at least 16")
         self.latent_dim = cfg.latent_dim

@@ -29,14 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..boxes import union_mask
 from ..pipeline import Anonymizer
-from ..types import Instance
+from ..types import FrameStatus, Instance
 from . import encodings
 
 if TYPE_CHECKING:
     from ..sequence import Stream
-
-UNCHANGED, ANONYMIZED, BLANKED, DROPPED = "unchanged", "anonymized", "blanked", "dropped"
 
 WithData = Callable[[Any, bytes], Any]
 """(message, new pixel bytes) -> a copy of the message carrying those bytes."""
@@ -45,24 +44,11 @@ WithData = Callable[[Any, bytes], Any]
 @dataclass
 class Anonymized:
     msg: Any | None  # the output message (the input itself when unchanged); None when dropped
-    status: str  # unchanged | anonymized | blanked | dropped
+    status: FrameStatus  # UNCHANGED | ANONYMIZED | BLANKED | DROPPED
     label: str  # Image.encoding or CompressedImage.format
     instances: list[Instance] = field(default_factory=list)
     error: str | None = None
     scrubbed: str | None = None  # what was removed from a frame whose pixels stayed (padding, metadata)
-
-
-def replaced_mask(shape: tuple[int, int], instances: list[Instance]) -> np.ndarray:
-    """HxW bool: the pixels the pipeline replaced (instance masks, whole boxes without one)."""
-    mask = np.zeros(shape, bool)
-    for inst in instances:
-        b = inst.box
-        region = mask[max(b.y0, 0) : b.y1, max(b.x0, 0) : b.x1]
-        if inst.mask is not None and inst.mask.shape == (b.height, b.width) and b.x0 >= 0 and b.y0 >= 0:
-            region |= inst.mask[: region.shape[0], : region.shape[1]]
-        else:
-            region[...] = True
-    return mask
 
 
 def is_depth(msg, compressed: bool) -> bool:
@@ -178,7 +164,7 @@ class ImageStream:
         self.index = index + 1
         label = label_of(msg, self.compressed)
         if encodings.is_depth(label):  # never faked, never passed through: refused whatever on_error says
-            return Anonymized(None, DROPPED, label, error=depth_refusal(label))
+            return Anonymized(None, FrameStatus.DROPPED, label, error=depth_refusal(label))
         try:
             frame = decode(msg, self.compressed, anonymizer.cfg.max_frame_pixels)
             self.last_size = frame.shape[:2]
@@ -194,16 +180,16 @@ class ImageStream:
             try:
                 cleaned = scrub(msg, self.compressed, self.jpeg_quality)
                 if cleaned is None:
-                    return Anonymized(msg, UNCHANGED, label)
-                return Anonymized(self.with_data(msg, cleaned[0]), ANONYMIZED, label, scrubbed=cleaned[1])
+                    return Anonymized(msg, FrameStatus.UNCHANGED, label)
+                return Anonymized(self.with_data(msg, cleaned[0]), FrameStatus.ANONYMIZED, label, scrubbed=cleaned[1])
             except Exception as e:  # noqa: BLE001 - fail closed
                 return self._fail(msg, label, f"cannot clean: {why(e)}", anonymizer)
         try:
-            replaced = replaced_mask(frame.shape[:2], instances)
+            replaced = union_mask(frame.shape, instances)  # the pixels the pipeline replaced
             out_msg = self.with_data(msg, self._encode(msg, out, frame, replaced))
         except Exception as e:  # noqa: BLE001 - fail closed
             return self._fail(msg, label, f"cannot re-encode: {why(e)}", anonymizer)
-        return Anonymized(out_msg, ANONYMIZED, label, instances)
+        return Anonymized(out_msg, FrameStatus.ANONYMIZED, label, instances)
 
     def _encode(self, msg, out: np.ndarray, frame: np.ndarray, replaced: np.ndarray) -> bytes:
         if self.compressed:
@@ -214,18 +200,20 @@ class ImageStream:
 
     def _fail(self, msg, label: str, error: str, anonymizer: Anonymizer) -> Anonymized:
         if anonymizer.cfg.on_error == "drop":
-            return Anonymized(None, DROPPED, label, error=error)
+            return Anonymized(None, FrameStatus.DROPPED, label, error=error)
         try:
             if self.compressed:
                 if self.last_size is None:
-                    return Anonymized(None, DROPPED, label, error=f"{error}; no size known for a blank frame")
+                    return Anonymized(
+                        None, FrameStatus.DROPPED, label, error=f"{error}; no size known for a blank frame"
+                    )
                 payload = encodings.blank_compressed(msg.format, *self.last_size, original=msg.data)
             else:
                 payload = encodings.blank_like(raw_image(msg)).data
             blank = self.with_data(msg, payload)
         except Exception as e:  # noqa: BLE001 - not even a blank: drop rather than leak
-            return Anonymized(None, DROPPED, label, error=f"{error}; cannot write a blank frame: {why(e)}")
-        return Anonymized(blank, BLANKED, label, error=error)
+            return Anonymized(None, FrameStatus.DROPPED, label, error=f"{error}; cannot write a blank frame: {why(e)}")
+        return Anonymized(blank, FrameStatus.BLANKED, label, error=error)
 
 
 def stamp_ns(msg) -> int | None:

@@ -30,15 +30,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import MediaError
 from .encodings import EncodingError, compressed_size, jpeg_check
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mov": "mp4v", ".mkv": "mp4v"}
 TMP_MARK = ".inspire-tmp-"
-
-
-class MediaError(RuntimeError):
-    """An input cannot be read or an output cannot be written."""
 
 
 class CorruptImage(MediaError):

@@ -49,11 +49,12 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from .. import config as config_mod
 from ..coco import CLASS_ID
 from ..config import ConfigError
-from ..io.image_msgs import ANONYMIZED, BLANKED, DROPPED, UNCHANGED, ImageStream, is_depth, label_of, why
+from ..io.image_msgs import ImageStream, is_depth, label_of, why
 from ..paths import default_config_path
 from ..pipeline import Anonymizer
 from ..sequence import Stream
 from ..track.receipt import by_source
+from ..types import FrameStatus
 from . import params as P
 from . import topics
 from .mailbox import Mailbox
@@ -334,13 +335,7 @@ class AnonymizerNode(LifecycleNode):
 
         compressed = kind == topics.COMPRESSED
         cam.kind = kind
-        cam.stream = ImageStream(
-            self.anonymizer,
-            compressed,
-            _with_compressed if compressed else _with_raw,
-            int(self.param("jpeg_quality")),
-            sequence=Stream(self.anonymizer),  # one tracker per camera
-        )
+        cam.stream = camera_stream(self.anonymizer, compressed, int(self.param("jpeg_quality")))
         out_qos = self._qos(self.param("qos.output_reliability"))
         cam.pub = self._publisher(CompressedImage if compressed else Image, cam.topics.output, out_qos)
         if self.param("publish_instances"):
@@ -461,14 +456,14 @@ class AnonymizerNode(LifecycleNode):
             cam.freq.tick()
             header = result.msg.header
             cam.stamps.tick(header.stamp.sec + header.stamp.nanosec * 1e-9, self.get_clock().now().nanoseconds * 1e-9)
-        if result.status == ANONYMIZED:
+        if result.status == FrameStatus.ANONYMIZED:
             cam.stats.anonymized += 1
             cam.stats.scrubbed += bool(result.scrubbed) and not result.instances
-        elif result.status == UNCHANGED:
+        elif result.status == FrameStatus.UNCHANGED:
             cam.stats.unchanged += 1
-        elif result.status == BLANKED:
+        elif result.status == FrameStatus.BLANKED:
             cam.stats.blanked += 1
-        elif result.status == DROPPED:
+        elif result.status == FrameStatus.DROPPED:
             cam.stats.dropped_on_error += 1
         if result.error is not None:
             self._report(cam, f"frame {result.status} ({result.label}): {result.error}")
@@ -636,6 +631,18 @@ def _coverage(cam: Camera) -> dict[str, int]:
 
 def _kv(**values) -> list[KeyValue]:
     return [KeyValue(key=k, value=str(v)) for k, v in values.items()]
+
+
+def camera_stream(anonymizer: Anonymizer, compressed: bool, jpeg_quality: int = 90) -> ImageStream:
+    """The node's per-camera work on one topic's messages (decode, anonymize, re-encode into a
+    copy of the message), with a tracker of its own: what the ROS benchmark runs directly."""
+    return ImageStream(
+        anonymizer,
+        compressed,
+        _with_compressed if compressed else _with_raw,
+        jpeg_quality,
+        sequence=Stream(anonymizer),  # one tracker per camera
+    )
 
 
 def _with_raw(msg: Image, payload: bytes) -> Image:

@@ -2,8 +2,10 @@
 anonymizer config key it overrides.
 
 Config-backed parameters take their default from the YAML file named by `config_file`, so
-`get_parameter` always shows the value in use. No rclpy here: the launch-file check reads the
-table too.
+`get_parameter` always shows the value in use, and their range and choices from the config
+field they override (`config.field_constraints`): the node refuses exactly what the config
+validator refuses. Only node-only parameters state their own. No rclpy here: the launch-file
+check reads the table too.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import METHODS, Config
+from ..config import METHODS, PROVIDERS, Config, field_constraints
 
 BOOL, INT, FLOAT, STR, STR_LIST = "bool", "int", "float", "str", "str_list"
 
@@ -24,10 +26,28 @@ class ParamSpec:
     live: bool = False  # False: read-only, applied on configure
     default: Any = None  # for node-only parameters
     config_key: str | None = None  # the anonymizer config key it overrides
+    # Node-only parameters state these; config-backed ones derive them (__post_init__).
     lo: float | None = None
     hi: float | None = None
     step: int = 0  # integer ranges: valid values lo, lo+step, ...
     choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.config_key is None:
+            return
+        if self.lo is not None or self.hi is not None or self.step or self.choices:
+            raise ValueError(f"parameter {self.name}: range and choices come from config key {self.config_key}")
+        lo, hi, odd, choices = field_constraints(self.config_key)
+        step = 0
+        if lo is not None and self.kind == FLOAT:
+            lo, hi = float(lo), float(hi)
+        elif lo is not None and self.kind == INT:
+            step = 2 if odd else 1  # odd values only: from an odd lo in steps of 2
+            lo += 1 if odd and lo % 2 == 0 else 0
+        object.__setattr__(self, "lo", lo)
+        object.__setattr__(self, "hi", hi)
+        object.__setattr__(self, "step", step)
+        object.__setattr__(self, "choices", tuple(choices))
 
     def default_from(self, cfg: Config) -> Any:
         if self.config_key is None:
@@ -140,30 +160,20 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "runtime.providers",
         STR_LIST,
-        "onnxruntime providers in preference order: tensorrt, cuda, cpu",
+        f"onnxruntime providers in preference order: {', '.join(PROVIDERS)}",
         config_key="runtime.providers",
     ),
     # Leave a core to DDS and the executor: with every core busy in onnxruntime, large frames
     # arrive late and best-effort ones are lost (README, "Live: the ROS 2 node").
-    ParamSpec(
-        "runtime.threads", INT, "onnxruntime threads per model", config_key="runtime.threads", lo=1, hi=256, step=1
-    ),
+    ParamSpec("runtime.threads", INT, "onnxruntime threads per model", config_key="runtime.threads"),
     # --- the anonymizer: live ---------------------------------------------------------------------------
-    ParamSpec(
-        "method",
-        STR,
-        "inspire | blur | pixelate | fill | svia | hybrid",
-        live=True,
-        config_key="method",
-        choices=METHODS,
-    ),
+    ParamSpec("method", STR, " | ".join(METHODS), live=True, config_key="method"),
     ParamSpec(
         "on_error",
         STR,
         "a frame that fails is published blank (blank) or not at all (drop)",
         live=True,
         config_key="on_error",
-        choices=("blank", "drop"),
     ),
     ParamSpec(
         "max_frame_pixels",
@@ -171,9 +181,6 @@ PARAMS: tuple[ParamSpec, ...] = (
         "a frame whose header declares more pixels (width x height) fails closed without being decoded",
         live=True,
         config_key="max_frame_pixels",
-        lo=1,
-        hi=2**40,
-        step=1,
     ),
     ParamSpec(
         "detector.score_threshold",
@@ -181,8 +188,6 @@ PARAMS: tuple[ParamSpec, ...] = (
         "minimum detector confidence",
         live=True,
         config_key="detector.score_threshold",
-        lo=0.0,
-        hi=1.0,
     ),
     ParamSpec(
         "detector.nms_threshold",
@@ -190,8 +195,6 @@ PARAMS: tuple[ParamSpec, ...] = (
         "IoU above which overlapping boxes merge",
         live=True,
         config_key="detector.nms_threshold",
-        lo=0.0,
-        hi=1.0,
     ),
     ParamSpec(
         "extractor.edges.kernel_size",
@@ -199,9 +202,6 @@ PARAMS: tuple[ParamSpec, ...] = (
         "Gaussian kernel size before Canny (odd; privacy knob)",
         live=True,
         config_key="extractor.edges.kernel_size",
-        lo=1,
-        hi=99,
-        step=2,
     ),
     ParamSpec(
         "extractor.edges.sigma",
@@ -209,29 +209,9 @@ PARAMS: tuple[ParamSpec, ...] = (
         "Gaussian sigma before Canny (privacy knob)",
         live=True,
         config_key="extractor.edges.sigma",
-        lo=0.0,
-        hi=100.0,
     ),
-    ParamSpec(
-        "extractor.edges.low",
-        INT,
-        "Canny low threshold",
-        live=True,
-        config_key="extractor.edges.low",
-        lo=0,
-        hi=1000,
-        step=1,
-    ),
-    ParamSpec(
-        "extractor.edges.high",
-        INT,
-        "Canny high threshold",
-        live=True,
-        config_key="extractor.edges.high",
-        lo=0,
-        hi=1000,
-        step=1,
-    ),
+    ParamSpec("extractor.edges.low", INT, "Canny low threshold", live=True, config_key="extractor.edges.low"),
+    ParamSpec("extractor.edges.high", INT, "Canny high threshold", live=True, config_key="extractor.edges.high"),
     ParamSpec(
         "jpeg_quality", INT, "JPEG quality of re-encoded compressed frames", live=True, default=90, lo=1, hi=100, step=1
     ),

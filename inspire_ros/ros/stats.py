@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..memory import status_mb
+
 
 @dataclass
 class CameraStats:
@@ -171,11 +173,4 @@ class TimeStampStatus:
 
 def rss_mb() -> float:
     """Resident memory of this process (Linux), for the diagnostics; 0 when unknown."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return status_mb("VmRSS") or 0.0

@@ -6,13 +6,14 @@ they run (an onnxruntime provider, or the torch device of the diffusers backend)
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ..config import Config, SceneBlockConfig, block_params
 from ..onnx_block import load_session
-from ..plugins import build_plugin
+from ..plugins import BUILTIN, build_plugin
 from .classes import CATEGORY_NAMES
 
 DEFAULT_MODELS = {
@@ -108,18 +109,19 @@ class OnnxHarmonizer(_Onnx):
 
 
 PROTOCOLS = {"segmenter": Segmenter, "inpainter": Inpainter, "harmonizer": Harmonizer}
-ONNX = {"segmenter": OnnxSegmenter, "inpainter": OnnxInpainter, "harmonizer": OnnxHarmonizer}
+
+# What the blocks of one scene replacer share while they are built (the diffusers pipelines
+# they loaded, one folder, one load): set by `build_block` around each block's construction.
+SHARED: ContextVar[dict | None] = ContextVar("inspire_svia_shared", default=None)
 
 
 def build_block(kind: str, cfg: Config, loaded: dict | None = None):
-    """The configured segmenter, inpainter or harmonizer (`kind`); `loaded`: the diffusers
-    pipelines the caller's other blocks loaded (one folder, one load)."""
+    """The configured segmenter, inpainter or harmonizer (`kind`): the type's class from
+    plugins.BUILTIN or a plug-in, built as `type(block, cfg)`; `loaded`: the diffusers
+    pipelines the caller's other blocks loaded (one folder, one load), seen through SHARED."""
     block: SceneBlockConfig = getattr(cfg.svia, kind)
-    key = f"svia.{kind}"
-    if block.type == "onnx":
-        return ONNX[kind](block, cfg, key)
-    if block.type == "diffusers":
-        from . import diffusion  # the diffusion extra: torch + diffusers, never the vehicle runtime
-
-        return diffusion.build(kind, block, cfg, key, loaded)
-    return build_plugin(block.type, f"{key}.type", PROTOCOLS[kind], block, cfg)
+    token = SHARED.set(loaded)
+    try:
+        return build_plugin(block.type, f"svia.{kind}.type", PROTOCOLS[kind], block, cfg, builtin=BUILTIN[kind])
+    finally:
+        SHARED.reset(token)

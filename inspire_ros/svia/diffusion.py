@@ -55,6 +55,22 @@ REQUIRED_COMPONENTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+def build_inpainter(block: SceneBlockConfig, cfg: Config | None = None) -> DiffusersInpainter:
+    """The `diffusers` inpainter (plugins.BUILTIN): shares pipelines through blocks.SHARED."""
+    return build("inpainter", block, cfg, "svia.inpainter", _shared())
+
+
+def build_harmonizer(block: SceneBlockConfig, cfg: Config | None = None) -> DiffusersHarmonizer:
+    """The `diffusers` harmonizer (plugins.BUILTIN): shares pipelines through blocks.SHARED."""
+    return build("harmonizer", block, cfg, "svia.harmonizer", _shared())
+
+
+def _shared() -> dict | None:
+    from .blocks import SHARED
+
+    return SHARED.get()
+
+
 def build(kind: str, block: SceneBlockConfig, cfg: Config | None, key: str, loaded: dict | None = None):
     """The diffusers inpainter or harmonizer (`kind`) of `block`; `key`: its config key
     (svia.inpainter). `loaded`: pipelines already loaded by the same scene replacer, by

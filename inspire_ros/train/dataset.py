@@ -31,11 +31,11 @@ import numpy as np
 
 from ..config import EdgeConfig
 from ..crop import crop_batch, crop_mask
+from ..datasets import CAMVID_LABELS, camvid_instances
 from ..extract.edges import edge_maps
 from ..types import Box, Detection
 
 CATEGORIES = ("person", "car")
-CAMVID_LABELS = {9: "person", 8: "car"}
 CITYSCAPES_LABELS = {24: "person", 25: "person", 26: "car"}
 
 
@@ -71,12 +71,7 @@ def camvid_frames(root: Path, split: str):
         label = cv2.imread(path.replace("/images/", "/labels/").replace(".jpg", ".png"), cv2.IMREAD_GRAYSCALE)
         if label is None:
             raise FileNotFoundError(f"no label PNG for {path}")
-        regions = []
-        for lid, category in CAMVID_LABELS.items():
-            n, cc, stats, _ = cv2.connectedComponentsWithStats((label == lid).astype(np.uint8), connectivity=8)
-            for j in range(1, n):
-                x, y, w, h = (int(v) for v in stats[j, :4])
-                regions.append(Region(category, Box(x, y, x + w, y + h), cc[y : y + h, x : x + w] == j))
+        regions = [Region(g.category, g.box, g.mask) for g in camvid_instances(label, min_area=0)]
         yield path, cv2.imread(path), regions, {c: label == lid for lid, c in CAMVID_LABELS.items()}
 
 

@@ -85,10 +85,16 @@ def load_weights(kind: str, weights: Path) -> torch.nn.Module:
 
         model = build(kind)
     else:
-        arch = weights.parent / "arch.json"  # written by the generator's training run
-        widths = json.loads(arch.read_text())["widths"] if arch.exists() else Generator.WIDTHS
-        model = MaskUNet() if kind == "unet" else Generator(widths=tuple(widths))
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        path = weights.parent / "arch.json"  # written by the training run
+        arch = json.loads(path.read_text()) if path.exists() else {}
+        if kind == "unet":
+            model = MaskUNet(tuple(arch.get("widths", MaskUNet.ARCH["widths"])), arch.get("stem", 1))
+        else:
+            model = Generator(widths=tuple(arch.get("widths", Generator.WIDTHS)))
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    if kind == "unet" and not any(k.startswith("unet.") for k in state):
+        state = {f"unet.{k}": v for k, v in state.items()}  # weights of the plain UNet layout
+    model.load_state_dict(state)
     return model.eval()
 
 

@@ -53,9 +53,12 @@ def train(
     eval_every: int = 250,
     seed: int = 0,
     threads: int = 2,
+    widths: tuple[int, ...] = tuple(MaskUNet.ARCH["widths"]),
+    stem: int = MaskUNet.ARCH["stem"],
 ) -> dict:
     state, train_data, val_data = start(data_dir, out, batch, resume, force, seed, threads)
-    model = MaskUNet()
+    model = MaskUNet(widths, stem)
+    (out / "arch.json").write_text(json.dumps({"widths": list(widths), "stem": stem}))
     opt = torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.9, 0.999))
     step, best, history = 0, -1.0, []
     if state:

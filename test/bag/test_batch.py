@@ -3,11 +3,11 @@
 import json
 
 import pytest
-from camera_bags import BagSpec, write_camera_bag
 
 from inspire_ros.bag.batch import BatchSettings, plan_jobs, sanitize_many
 from inspire_ros.bag.sanitize import SanitizeOptions
 from inspire_ros.bag.verify import load_report, verify
+from inspire_ros.bench.camera_bags import BagSpec, write_camera_bag
 from inspire_ros.cli.main import main
 
 from conftest import SHARED

@@ -6,12 +6,19 @@ import dataclasses
 
 import numpy as np
 import pytest
-from camera_bags import COMPRESSED_DEPTH_TOPIC, DEPTH_TOPIC, IMAGE_TOPIC, IMU_TOPIC, BagSpec, write_camera_bag
 from test_sanitize import QUIET, by_topic, image_messages
 
 from inspire_ros.bag.depth import camera_namespace, same_camera
 from inspire_ros.bag.sanitize import sanitize
 from inspire_ros.bag.verify import verify
+from inspire_ros.bench.camera_bags import (
+    COMPRESSED_DEPTH_TOPIC,
+    DEPTH_TOPIC,
+    IMAGE_TOPIC,
+    IMU_TOPIC,
+    BagSpec,
+    write_camera_bag,
+)
 from inspire_ros.io import encodings
 from inspire_ros.io.image_msgs import raw_image
 from inspire_ros.pipeline import Anonymizer

@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from camera_bags import IMAGE_TOPIC, IMU_TOPIC, BagSpec, write_camera_bag
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
@@ -23,6 +22,7 @@ from inspire_ros.bag.marker import MARKER_KEY, MARKER_TOPIC
 from inspire_ros.bag.sanitize import SanitizeOptions, sanitize
 from inspire_ros.bag.source import BagSource
 from inspire_ros.bag.verify import verify
+from inspire_ros.bench.camera_bags import IMAGE_TOPIC, IMU_TOPIC, BagSpec, write_camera_bag
 from inspire_ros.cli.main import main
 from inspire_ros.io import encodings
 from inspire_ros.pipeline import Anonymizer

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from camera_bags import IMAGE_TOPIC, BagSpec, write_camera_bag
 
 from inspire_ros import config as config_mod
 from inspire_ros.bag.batch import BatchSettings, plan_jobs, sanitize_many
@@ -22,6 +21,7 @@ from inspire_ros.bag.journal import WorkDir, count_frames, journal_path, work_di
 from inspire_ros.bag.sanitize import SanitizeOptions, sanitize
 from inspire_ros.bag.source import BagSource
 from inspire_ros.bag.verify import verify
+from inspire_ros.bench.camera_bags import IMAGE_TOPIC, BagSpec, write_camera_bag
 from inspire_ros.cli.main import main
 from inspire_ros.paths import default_config_path
 from inspire_ros.pipeline import Anonymizer

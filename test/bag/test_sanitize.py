@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from camera_bags import COMPRESSED_TOPIC, IMAGE_TOPIC, IMU_TOPIC, INFO_TOPIC, BagSpec, write_camera_bag
 from rosbags.rosbag2 import Writer
 from rosbags.typesys import Stores, get_typestore
 
@@ -15,6 +14,14 @@ from inspire_ros.bag.errors import BagError
 from inspire_ros.bag.sanitize import SanitizeOptions, sanitize
 from inspire_ros.bag.source import BagSource
 from inspire_ros.bag.verify import verify
+from inspire_ros.bench.camera_bags import (
+    COMPRESSED_TOPIC,
+    IMAGE_TOPIC,
+    IMU_TOPIC,
+    INFO_TOPIC,
+    BagSpec,
+    write_camera_bag,
+)
 from inspire_ros.io import encodings
 from inspire_ros.io.image_msgs import raw_image
 from inspire_ros.pipeline import Anonymizer

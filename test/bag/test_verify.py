@@ -5,13 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from camera_bags import IMAGE_TOPIC, IMU_TOPIC, BagSpec, write_camera_bag
 
 from inspire_ros.bag.definitions import default_typestore
 from inspire_ros.bag.sanitize import SanitizeOptions, sanitize
 from inspire_ros.bag.sink import BagSink, plan_output
 from inspire_ros.bag.source import BagSource
 from inspire_ros.bag.verify import verify
+from inspire_ros.bench.camera_bags import IMAGE_TOPIC, IMU_TOPIC, BagSpec, write_camera_bag
 from inspire_ros.pipeline import Anonymizer
 
 

@@ -1,15 +1,12 @@
 """`inspire bag sanitize|verify` from the command line: exit codes, summary, report."""
 
 import json
-import sys
 from pathlib import Path
 
+from inspire_ros.bench.camera_bags import COMPRESSED_TOPIC, IMAGE_TOPIC, BagSpec, write_camera_bag
 from inspire_ros.cli.main import main
 
-from conftest import TEST_DIR, read_video_frames
-
-sys.path.insert(0, str(TEST_DIR / "bag"))  # the camera bag builder lives beside the bag tests
-from camera_bags import COMPRESSED_TOPIC, IMAGE_TOPIC, BagSpec, write_camera_bag  # noqa: E402
+from conftest import read_video_frames
 
 
 def camera_bag(folder: Path, spec: BagSpec) -> Path:

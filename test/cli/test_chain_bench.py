@@ -29,7 +29,7 @@ def test_bench_reports_stages_ratio_and_memory(tmp_path, capsys):
 
 def test_block_costs_at_both_crop_sizes(default_cfg, vtest_frames):
     from inspire_ros import Anonymizer
-    from inspire_ros.cli.bench import block_costs
+    from inspire_ros.bench.chain import block_costs
 
     cfg = default_cfg.replace(
         categories={"person": {"large_crop_size": 128}, "car": {}}, **{"generator.type": "procedural"}

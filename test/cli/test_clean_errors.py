@@ -17,7 +17,7 @@ import pytest
 from inspire_ros import model_store
 from inspire_ros.cli.main import main
 
-from conftest import BUS, TEST_DIR, VTEST, read_video_frames
+from conftest import BUS, VTEST, read_video_frames
 
 INSPIRE = str(Path(sys.executable).parent / "inspire")
 # Without CAP_DAC_OVERRIDE root obeys file permissions like anyone else.
@@ -70,8 +70,7 @@ def test_output_in_a_read_only_folder_is_one_line(read_only, where):
 
 
 def test_bag_sanitize_into_a_read_only_folder_is_one_line(tmp_path, read_only):
-    sys.path.insert(0, str(TEST_DIR / "bag"))
-    from camera_bags import BagSpec, write_camera_bag
+    from inspire_ros.bench.camera_bags import BagSpec, write_camera_bag
 
     src = write_camera_bag(tmp_path / "camera", read_video_frames([150]), BagSpec(storage="mcap"))
     r = run_cli(["bag", "sanitize", str(src), str(read_only / "out"), "--quiet", "--method", "fill"], privileged=False)

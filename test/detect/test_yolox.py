@@ -1,14 +1,9 @@
 import numpy as np
 
+from inspire_ros.boxes import iou
 from inspire_ros.detect import build_detector, finalize_boxes
 from inspire_ros.detect.yolox import YoloxDetector
-
-
-def _iou(a, b):
-    iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+from inspire_ros.types import Box
 
 
 def test_boxes_are_rounded_down_and_clipped():
@@ -19,11 +14,11 @@ def test_boxes_are_rounded_down_and_clipped():
 
 def test_bus_people_found_and_only_protected_categories(default_cfg, bus):
     dets = build_detector(default_cfg).detect(bus)
-    people = [d.box.as_list() for d in dets if d.category == "person"]
+    people = [d.box for d in dets if d.category == "person"]
     assert {d.category for d in dets} <= {"person", "car"}
     # The three people standing in front of the bus (hand-checked boxes).
     for expected in ([50, 394, 214, 898], [219, 402, 347, 855], [685, 450, 810, 874]):
-        assert max(_iou(expected, p) for p in people) > 0.8
+        assert max(iou(Box(*expected), p) for p in people) > 0.8
     h, w = bus.shape[:2]
     for d in dets:
         b = d.box
@@ -48,5 +43,5 @@ def test_dynamic_model_at_640_agrees_with_fixed_model(default_cfg, vtest_frames)
     a = [d for d in fixed.detect(vtest_frames[1]) if d.category == "person"]
     b = [d for d in dynamic.detect(vtest_frames[1]) if d.category == "person"]
     assert len(a) >= 5 and len(b) >= 5
-    matched = sum(max(_iou(x.box.as_list(), y.box.as_list()) for y in b) > 0.5 for x in a)
+    matched = sum(max(iou(x.box, y.box) for y in b) > 0.5 for x in a)
     assert matched >= 0.8 * len(a)

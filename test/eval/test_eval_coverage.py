@@ -9,8 +9,8 @@ import pytest
 
 from inspire_ros import config as config_mod
 from inspire_ros.cli.main import EXIT_OK, EXIT_USAGE, main
+from inspire_ros.datasets import camvid_instances, pets09_gt
 from inspire_ros.eval.coverage import BUCKETS, LeakTally, bucket_of
-from inspire_ros.eval.datasets import camvid_instances, pets09_gt
 from inspire_ros.paths import default_config_path
 from inspire_ros.pipeline import Anonymizer
 from inspire_ros.sequence import Detected, Stream

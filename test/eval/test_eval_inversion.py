@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from inspire_ros.datasets import crop, pets09_samples
 from inspire_ros.eval import reid
-from inspire_ros.eval.datasets import crop, pets09_samples
 from inspire_ros.eval.inversion import SIZE, psnr, resized, train_and_invert
 
 from conftest import SHARED

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inspire_ros.eval.datasets import camvid_samples, pets09_samples
+from inspire_ros.datasets import camvid_samples, pets09_samples
 from inspire_ros.eval.leak import leak_rate, unreplaced_fractions
 from inspire_ros.eval.methods import build
 from inspire_ros.types import Detection, Instance

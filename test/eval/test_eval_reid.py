@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from inspire_ros.datasets import camvid_samples, crop, pets09_samples
 from inspire_ros.eval import reid
-from inspire_ros.eval.datasets import camvid_samples, crop, pets09_samples
 from inspire_ros.eval.methods import build
 from inspire_ros.types import Detection
 

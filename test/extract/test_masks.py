@@ -8,12 +8,10 @@ import pytest
 
 from inspire_ros.config import ExtractorConfig
 from inspire_ros.crop import crop_batch, uncrop
+from inspire_ros.datasets import camvid_instances as labelled_instances
 from inspire_ros.extract import build_extractor
-from inspire_ros.types import Box, Detection
 
 from conftest import CAMVID
-
-LABELS = {"car": 8, "person": 9}
 
 
 def camvid_instances(names, category, min_area=300):
@@ -21,13 +19,8 @@ def camvid_instances(names, category, min_area=300):
     for name in names:
         image = cv2.imread(str(CAMVID / "val" / "images" / f"{name}.jpg"))
         label = cv2.imread(str(CAMVID / "val" / "labels" / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
-        n, cc, stats, _ = cv2.connectedComponentsWithStats((label == LABELS[category]).astype(np.uint8))
-        dets, gts = [], []
-        for j in range(1, n):
-            x, y, w, h, a = (int(v) for v in stats[j])
-            if a >= min_area:
-                dets.append(Detection(Box(x, y, x + w, y + h), category, 0, 1.0))
-                gts.append(cc[y : y + h, x : x + w] == j)
+        gt = [g for g in labelled_instances(label, min_area) if g.category == category]
+        dets, gts = [g.detection() for g in gt], [g.mask for g in gt]
         if dets:
             yield image, dets, gts
 

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
+from inspire_ros.boxes import union_mask
 from inspire_ros.io import encodings
-from inspire_ros.io.image_msgs import replaced_mask
 from inspire_ros.pipeline import Anonymizer
 
 from conftest import CompressedImageMsg as CompressedImage
@@ -110,7 +110,7 @@ def test_anonymization_changes_only_replaced_pixels(encoding, default_cfg, vtest
     decoded = encodings.to_bgr(image)
     out, instances = anonymizer.anonymize(decoded)
     assert instances, "the detector should find the pedestrians"
-    replaced = replaced_mask(decoded.shape[:2], instances)
+    replaced = union_mask(decoded.shape, instances)
     result = encodings.from_bgr(out, image, decoded=decoded, replaced=replaced)
     assert len(result.data) == len(image.data) and result.encoding == encoding
     changed = changed_pixels(image, result)
@@ -375,7 +375,10 @@ class _Spy:
 def test_image_stream_refuses_depth_frames(on_error, default_cfg):
     """The live node and the bag tool share ImageStream: a depth frame is never run through the
     colour anonymizer (it would write synthetic depth), whatever on_error says."""
-    from inspire_ros.io.image_msgs import DROPPED, ImageStream, is_depth
+    from inspire_ros.io.image_msgs import ImageStream, is_depth
+    from inspire_ros.types import FrameStatus
+
+    DROPPED = FrameStatus.DROPPED
 
     anonymizer = Anonymizer(default_cfg.replace(seed=0, on_error=on_error, method="fill"), detector=_Spy())
     depth = (np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) + 1000).tobytes()

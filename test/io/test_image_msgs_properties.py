@@ -20,13 +20,19 @@ from hypothesis import strategies as st
 
 from inspire_ros import config as config_mod
 from inspire_ros.io import encodings
-from inspire_ros.io.image_msgs import ANONYMIZED, BLANKED, DROPPED, UNCHANGED, ImageStream
+from inspire_ros.io.image_msgs import ImageStream
 from inspire_ros.pipeline import Anonymizer
-from inspire_ros.types import Box, Detection
+from inspire_ros.types import Box, Detection, FrameStatus
 
 from conftest import CompressedImageMsg as CompressedImage
 from conftest import ImageMsg as Image
 
+ANONYMIZED, BLANKED, DROPPED, UNCHANGED = (
+    FrameStatus.ANONYMIZED,
+    FrameStatus.BLANKED,
+    FrameStatus.DROPPED,
+    FrameStatus.UNCHANGED,
+)
 CAP = 4096  # max_frame_pixels here: frames of up to 64x64 pixels
 PROPERTY = settings(
     max_examples=120,

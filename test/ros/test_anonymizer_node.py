@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from inspire_ros.bench.harness import NodeProcess, compressed_msg, image_msg, stamp_ns, status_values
 from inspire_ros.io import encodings
 from inspire_ros.io.image_msgs import raw_image
-from inspire_ros.ros.harness import NodeProcess, compressed_msg, image_msg, stamp_ns, status_values
 from inspire_ros_msgs.msg import InstanceArray
 
 from conftest import read_video_frames

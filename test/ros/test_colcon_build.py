@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from inspire_ros import model_store
-from inspire_ros.ros.harness import ros_env
+from inspire_ros.bench.harness import ros_env
 
 pytest.importorskip("colcon_core", reason="colcon is not installed (the ros-build extra of setup.py brings it)")
 pytest.importorskip("colcon_ros", reason="colcon-ros is not installed (the ros-build extra of setup.py brings it)")

@@ -22,8 +22,8 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource  # n
 from launch_ros.substitutions import FindPackageShare  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
-from inspire_ros.paths import shared_dir  # noqa: E402
-from inspire_ros.ros.harness import Client, image_msg, stamp_ns  # noqa: E402
+from inspire_ros.bench.harness import Client, image_msg, stamp_ns  # noqa: E402
+from inspire_ros.paths import pets09_video  # noqa: E402
 
 
 @pytest.mark.launch_test
@@ -42,7 +42,7 @@ class TestAnonymizerLaunch(unittest.TestCase):
             pub = client.publisher(Image, "/launch_test/image_raw", reliable=True)
             out = client.subscribe(Image, "/launch_test/image_raw/anonymized")
             client.wait_matched(pub, 60)
-            ok, frame = cv2.VideoCapture(str(shared_dir() / "data" / "pets09_s2l1" / "vtest.avi")).read()
+            ok, frame = cv2.VideoCapture(str(pets09_video())).read()
             assert ok, "PETS09 vtest.avi not found: set INSPIRE_SHARED"
             msg = image_msg(frame, "bgr8", stamp_ns=123)
             client.wait(lambda: (pub.publish(msg), len(out) > 0)[1], 60, "an anonymized frame")

@@ -13,8 +13,8 @@ import pytest
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
+from inspire_ros.bench.harness import NodeProcess, Received, image_msg, stamp_ns, status_values
 from inspire_ros.paths import config_dir
-from inspire_ros.ros.harness import NodeProcess, Received, image_msg, stamp_ns, status_values
 
 from conftest import read_video_frames
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from sensor_msgs.msg import Image
 
-from inspire_ros.ros.harness import NodeProcess, image_msg, ros_env, stamp_ns, status_values
+from inspire_ros.bench.harness import NodeProcess, image_msg, ros_env, stamp_ns, status_values
 
 from conftest import SHARED, TEST_DIR, read_video_frames
 

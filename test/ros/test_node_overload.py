@@ -12,7 +12,7 @@ import time
 import numpy as np
 from sensor_msgs.msg import Image
 
-from inspire_ros.ros.harness import NodeProcess, image_msg, stamp_ns, status_values
+from inspire_ros.bench.harness import NodeProcess, image_msg, stamp_ns, status_values
 
 from conftest import read_video_frames
 

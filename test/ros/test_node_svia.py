@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import Image
 
-from inspire_ros.ros.harness import NodeProcess, image_msg, stamp_ns
+from inspire_ros.bench.harness import NodeProcess, image_msg, stamp_ns
 from inspire_ros_msgs.msg import InstanceArray
 
 from conftest import CAMVID

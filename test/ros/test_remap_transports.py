@@ -12,7 +12,7 @@ import cv2
 import pytest
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from inspire_ros.ros.harness import NodeProcess, compressed_msg, image_msg, stamp_ns
+from inspire_ros.bench.harness import NodeProcess, compressed_msg, image_msg, stamp_ns
 from inspire_ros_msgs.msg import InstanceArray
 
 from conftest import read_video_frames

@@ -6,73 +6,24 @@ is judged. A judge detector (YOLOX-nano at 640, score >= 0.3) then runs on the r
 an instance counts as found if a detection of its category overlaps its box at IoU >= 0.5.
 "original" is the same judge on the untouched frames.
 
-    .venv/bin/python bench/redetect.py --dataset camvid-val pets09
+    .venv/bin/python -m inspire_ros.bench.redetect --dataset camvid-val pets09
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 
-import cv2
 import numpy as np
 
 from inspire_ros import config as config_mod
+from inspire_ros.boxes import iou
 from inspire_ros.config import METHODS
+from inspire_ros.datasets import gt_frames as frames
+from inspire_ros.detect.fixed import FixedDetector as GroundTruthDetector
 from inspire_ros.detect.yolox import YoloxDetector
-from inspire_ros.paths import default_config_path, shared_dir
+from inspire_ros.paths import default_config_path
 from inspire_ros.pipeline import Anonymizer
-from inspire_ros.types import Box, Detection
-
-from mask_iou import camvid_instances  # sibling script in bench/
-
-
-class GroundTruthDetector:
-    """Plug-in detector that returns the boxes set for the current frame."""
-
-    provider = "ground truth"
-
-    def __init__(self):
-        self.detections: list[Detection] = []
-
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        return list(self.detections)
-
-
-def frames(dataset: str, min_area: int, step: int):
-    root = shared_dir() / "data"
-    if dataset.startswith("camvid-"):
-        for path in sorted(glob.glob(str(root / "camvid" / dataset[7:] / "images" / "*.jpg")))[::step]:
-            label = cv2.imread(path.replace("images", "labels").replace(".jpg", ".png"), cv2.IMREAD_GRAYSCALE)
-            yield cv2.imread(path), [d for d, _ in camvid_instances(label, min_area)]
-    elif dataset == "pets09":
-        gt: dict[int, list[Detection]] = {}
-        for line in open(root / "pets09_s2l1" / "gt_every5.txt"):
-            f, _, x, y, w, h, _ = (float(v) for v in line.split(","))
-            x0, y0 = max(0, int(x)), max(0, int(y))
-            gt.setdefault(int(f), []).append(
-                Detection(Box(x0, y0, min(768, int(x + w)), min(576, int(y + h))), "person", 0, 1.0)
-            )
-        cap = cv2.VideoCapture(str(root / "pets09_s2l1" / "vtest.avi"))
-        wanted = sorted(gt)[:: max(1, step)]
-        index = 0
-        while wanted:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            index += 1
-            if index == wanted[0]:
-                wanted.pop(0)
-                yield frame, gt[index]
-    else:
-        raise SystemExit(f"unknown dataset {dataset}")
-
-
-def iou(a: Box, b: Box) -> float:
-    iw = max(0, min(a.x1, b.x1) - max(a.x0, b.x0))
-    ih = max(0, min(a.y1, b.y1) - max(a.y0, b.y0))
-    inter = iw * ih
-    return inter / (a.area + b.area - inter) if inter else 0.0
+from inspire_ros.types import Detection
 
 
 def found(gt: list[Detection], dets: list[Detection]) -> list[bool]:

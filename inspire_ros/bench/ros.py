@@ -31,9 +31,9 @@ from rclpy.executors import ExternalShutdownException
 from .. import config as config_mod
 from ..io import media
 from ..io.image_msgs import ImageStream
-from ..paths import default_config_path, shared_dir
+from ..paths import default_config_path, pets09_video
 from ..pipeline import Anonymizer
-from ..sequence import Stream
+from ..ros.node import camera_stream
 from .harness import Client, NodeProcess, image_msg, ros_env, stamp_ns, status_values
 
 CAM = "bench/image_raw"
@@ -183,7 +183,7 @@ def echo_node() -> int:
 def through_echo(msgs: list, rate: float) -> dict:
     from sensor_msgs.msg import Image
 
-    proc = subprocess.Popen([sys.executable, "-m", "inspire_ros.ros.bench", "--echo"], env=ros_env())
+    proc = subprocess.Popen([sys.executable, "-m", "inspire_ros.bench.ros", "--echo"], env=ros_env())
     client = Client("inspire_bench_echo_client")
     try:
         pub = client.publisher(Image, "echo_in", reliable=True)
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         return echo_node()
     # Both ends: the default transports drop large frames (see ros_env).
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
-    video = Path(args.video) if args.video else shared_dir() / "data" / "pets09_s2l1" / "vtest.avi"
+    video = Path(args.video) if args.video else pets09_video()
     cfg_path = Path(args.config) if args.config else default_config_path()
     cfg = config_mod.load(cfg_path, preset="live")  # what the node runs
     if args.threads:
@@ -235,10 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{cfg.runtime.threads} onnxruntime thread(s)",
         flush=True,
     )
-    from .node import _with_raw
-
     anonymizer = Anonymizer(cfg)
-    stream = ImageStream(anonymizer, False, _with_raw, sequence=Stream(anonymizer))  # the node's tracker too
+    stream = camera_stream(anonymizer, compressed=False)  # the node's tracker too
     d = direct(stream, msgs)
     print(f"direct chain (decode+anonymize+encode): {d['ms_median']:.1f} ms median, {d['fps']:.1f} fps", flush=True)
     with tempfile.TemporaryDirectory(prefix="inspire_ros_bench_") as tmp:

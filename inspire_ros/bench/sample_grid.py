@@ -3,7 +3,7 @@
 Row per instance: original crop | mask | edges | three seeds, each composited F*M + I*(1-M)
 as the patch stage does.
 
-    .venv/bin/python bench/sample_grid.py --out docs/learned_samples.png
+    .venv/bin/python -m inspire_ros.bench.sample_grid --out docs/learned_samples.png
 """
 
 from __future__ import annotations
@@ -12,26 +12,26 @@ import argparse
 
 import cv2
 import numpy as np
-from redetect import frames  # sibling script in bench/
 
-from inspire_ros import config as config_mod
-from inspire_ros.crop import crop_batch
-from inspire_ros.extract import build_extractor
-from inspire_ros.generate import build_generator
-from inspire_ros.paths import default_config_path
+from .. import config as config_mod
+from ..crop import crop_batch
+from ..datasets import gt_frames
+from ..extract import build_extractor
+from ..generate import build_generator
+from ..paths import default_config_path
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m inspire_ros.bench.sample_grid", description=__doc__.splitlines()[0])
     ap.add_argument("--config", default=str(default_config_path()))
     ap.add_argument("--out", default="docs/learned_samples.png")
     ap.add_argument("--per-category", type=int, default=5)
     ap.add_argument("--tile", type=int, default=96)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     cfg = config_mod.load(args.config)
     rng = np.random.default_rng(7)
     rows = {"person": [], "car": []}
-    for frame, gt in frames("camvid-test", 600, 2):
+    for frame, gt in gt_frames("camvid-test", 600, 2):
         for category in rows:
             dets = [d for d in gt if d.category == category]
             if not dets or len(rows[category]) >= args.per_category:

@@ -7,7 +7,7 @@ Recall: ground-truth persons whose box is at least 80 % covered by the union of 
 person boxes (the leak rule of `inspire coverage`, without tracking or replacement), and
 at IoU >= 0.5 with one detection. Cost: detector milliseconds per frame, measured in this run.
 
-    .venv/bin/python bench/tiles.py [--frames 20] [--json FILE]
+    .venv/bin/python -m inspire_ros.bench.tiles [--frames 20] [--json FILE]
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import time
 import cv2
 import numpy as np
 
-from inspire_ros import config as config_mod
-from inspire_ros.boxes import iou_matrix
-from inspire_ros.detect import build_detector
-from inspire_ros.eval.datasets import pets09_gt
-from inspire_ros.paths import shared_dir
-from inspire_ros.types import Box
+from .. import config as config_mod
+from ..boxes import iou_matrix
+from ..datasets import pets09_gt, video_frames_at
+from ..detect import build_detector
+from ..paths import pets09_video, shared_dir
+from ..types import Box
 
 SCALE = 1.25
 OFFSETS = (0, 200, 400, 600)
@@ -43,17 +43,7 @@ def frames_and_gt(n: int) -> tuple[list[np.ndarray], list[list[Box]], list[np.nd
     shared = shared_dir()
     gt = pets09_gt(shared)  # 1-based MOT frame -> GtInstance list
     wanted = [t for t in sorted(gt) if all(t + o in gt for o in OFFSETS)][:: max(1, 40 // max(n, 1))][:n]
-    need = sorted({t + o - 1 for t in wanted for o in OFFSETS})
-    cap = cv2.VideoCapture(str(shared / "data" / "pets09_s2l1" / "vtest.avi"))
-    frames, i = {}, 0
-    while need and i <= need[-1]:
-        ok, f = cap.read()
-        if not ok:
-            break
-        if i in need:
-            frames[i] = f
-        i += 1
-    cap.release()
+    frames = dict(video_frames_at(pets09_video(shared), {t + o - 1 for t in wanted for o in OFFSETS}))
     crowd, crowd_gt, native, native_gt = [], [], [], []
     for t in wanted:
         quads = [frames[t + o - 1] for o in OFFSETS]
@@ -90,11 +80,11 @@ def recall(frames, gts, detector) -> tuple[float, float, float]:
     return covered / total, matched / total, 1000 * spent / len(frames)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m inspire_ros.bench.tiles", description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=20, help="frames of each kind (default 20)")
     ap.add_argument("--json", help="write the table as JSON")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     crowd, crowd_gt, native, native_gt = frames_and_gt(args.frames)
     print(
         f"{len(crowd)} crowd frames 1920x1440 ({sum(map(len, crowd_gt))} persons), "

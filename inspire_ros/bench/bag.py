@@ -19,35 +19,16 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
-from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
-from rosbags.rosbag2 import StoragePlugin
-from rosbags.rosbag2 import Writer as Writer2
-from rosbags.typesys import Stores, get_typestore
-
 from .. import config as config_mod
+from ..bag.sink import BagSink, plan_output
+from ..bag.source import BagSource
+from ..errors import BagError
 from ..io import media
-from ..paths import default_config_path, shared_dir
-from .errors import BagError
-from .sink import BagSink, plan_output
-from .source import BagSource
+from ..memory import status_mb
+from ..paths import default_config_path, pets09_video
+from .camera_bags import IMU_PER_FRAME, BagSpec, CameraBag, record_camera_bag
 
-T0 = 1_700_000_000_000_000_000  # ns
-FRAME_PERIOD = 100_000_000  # 10 Hz, as the PETS video
-IMU_PER_FRAME = 10
 WARMUP = 3
-_INF = QosTime(sec=9223372036, nsec=854775807)
-
-
-@dataclass(frozen=True)
-class BenchBag:
-    path: Path
-    frames: int
-    width: int
-    height: int
-    messages: int
-    megabytes: float  # serialized message bytes
 
 
 @dataclass(frozen=True)
@@ -59,21 +40,6 @@ class SanitizeRun:
     rss_peak_mb: float
     rss_growth_mb: float
     peak_reset: bool  # False: the peak is the process's whole life (no /proc/self/clear_refs)
-
-
-def recorder_qos(reliable: bool, depth: int) -> Qos:
-    """Offered QoS as `ros2 bag record` stores it for a publisher (infinite durations)."""
-    return Qos(
-        history=QosHistory.KEEP_LAST,
-        depth=depth,
-        reliability=QosReliability.RELIABLE if reliable else QosReliability.BEST_EFFORT,
-        durability=QosDurability.VOLATILE,
-        deadline=_INF,
-        lifespan=_INF,
-        liveliness=QosLiveliness.AUTOMATIC,
-        liveliness_lease_duration=_INF,
-        avoid_ros_namespace_conventions=False,
-    )
 
 
 def video_frames(video: Path, n: int):
@@ -91,58 +57,10 @@ def video_frames(video: Path, n: int):
             reader.close()
 
 
-def build_bag(path: Path, video: Path, frames: int, storage: str = "mcap") -> BenchBag:
+def build_bag(path: Path, video: Path, frames: int, storage: str = "mcap") -> CameraBag:
     """A rosbag2 bag: /camera/image_raw (rgb8, native size) at 10 Hz and /imu/data at 100 Hz."""
-    store = get_typestore(Stores.ROS2_HUMBLE)
-    types = store.types
-    plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
-    writer = Writer2(path, version=9, storage_plugin=plugin)
-    writer.open()
-    camera = writer.add_connection(
-        "/camera/image_raw", "sensor_msgs/msg/Image", typestore=store, offered_qos_profiles=[recorder_qos(False, 5)]
-    )
-    imu = writer.add_connection(
-        "/imu/data", "sensor_msgs/msg/Imu", typestore=store, offered_qos_profiles=[recorder_qos(True, 100)]
-    )
-    rng = np.random.default_rng(0)
-    messages, size, h, w = 0, 0, 0, 0
-
-    def header(t: int, frame_id: str):
-        stamp = types["builtin_interfaces/msg/Time"](sec=t // 10**9, nanosec=t % 10**9)
-        return types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id)
-
-    def write(conn, t: int, msg) -> None:
-        nonlocal messages, size
-        data = store.serialize_cdr(msg, conn.msgtype)
-        writer.write(conn, t, data)
-        messages, size = messages + 1, size + len(data)
-
-    try:
-        for i, frame in enumerate(video_frames(video, frames)):
-            stamp = T0 + i * FRAME_PERIOD
-            for k in range(IMU_PER_FRAME):
-                t = stamp + k * FRAME_PERIOD // IMU_PER_FRAME
-                vec = types["geometry_msgs/msg/Vector3"]
-                msg = types["sensor_msgs/msg/Imu"](
-                    header=header(t, "imu_link"),
-                    orientation=types["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
-                    orientation_covariance=np.full(9, 0.01),
-                    angular_velocity=vec(*rng.normal(0, 0.01, 3)),
-                    angular_velocity_covariance=np.full(9, 0.001),
-                    linear_acceleration=vec(*(rng.normal(0, 0.05, 3) + [0, 0, 9.81])),
-                    linear_acceleration_covariance=np.full(9, 0.01),
-                )
-                write(imu, t + 1_000_000, msg)
-            rgb = np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-            h, w = rgb.shape[:2]
-            msg = types["sensor_msgs/msg/Image"](
-                header=header(stamp, "camera_optical_frame"), height=h, width=w, encoding="rgb8",
-                is_bigendian=0, step=3 * w, data=rgb.reshape(-1),
-            )  # fmt: skip
-            write(camera, stamp + 4_000_000, msg)
-    finally:
-        writer.close()
-    return BenchBag(path, frames, w, h, messages, size / 1e6)
+    spec = BagSpec(storage=storage, encoding="rgb8", width=None, camera_info=False, version=9)
+    return record_camera_bag(path, video_frames(video, frames), spec)
 
 
 def chain_fps(anonymizer, video: Path, frames: int) -> float:
@@ -175,17 +93,6 @@ def raw_copy(src: Path, dst: Path) -> tuple[int, float, float]:
     return messages, size / 1e6, time.perf_counter() - started
 
 
-def _status_mb(field: str) -> float | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
 def _reset_peak() -> bool:
     """Reset the kernel's peak-RSS mark (Linux >= 4.0), so the peak is this run's alone."""
     try:
@@ -198,16 +105,16 @@ def _reset_peak() -> bool:
 
 def sanitize_in_fresh_process(src: Path, dst: Path, config: Path | None, video: Path) -> SanitizeRun:
     """Runs in its own (spawned) process: a fresh heap, so its peak RSS says what this bag cost."""
+    from ..bag.sanitize import SanitizeOptions, sanitize
     from ..pipeline import Anonymizer
-    from .sanitize import SanitizeOptions, sanitize
 
     anonymizer = Anonymizer.from_config(config, preset="thorough")  # what bag sanitize runs
     for frame in video_frames(video, WARMUP):  # onnxruntime allocates its arenas on the first frames
         anonymizer.anonymize(frame)
     reset = _reset_peak()
-    before = _status_mb("VmRSS") or 0.0
+    before = status_mb("VmRSS") or 0.0
     report = sanitize(src, dst, anonymizer, SanitizeOptions(progress=False))
-    peak = (_status_mb("VmHWM") if reset else None) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = (status_mb("VmHWM") if reset else None) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return SanitizeRun(
         frames=report.frames_in,
         seconds=round(report.seconds, 3),
@@ -288,7 +195,7 @@ def table(f: dict) -> list[str]:
 
 
 def run(args) -> int:
-    video = Path(args.video) if args.video else shared_dir() / "data" / "pets09_s2l1" / "vtest.avi"
+    video = Path(args.video) if args.video else pets09_video()
     if not video.is_file():
         raise BagError(f"video {video} does not exist: pass --video or set INSPIRE_SHARED")
     figures = bench(args.frames, video, Path(args.config) if args.config else None, args.storage)

@@ -5,50 +5,37 @@ instance; its box is the detection, its region the ground-truth mask. Prints mea
 and coverage (share of the instance's pixels inside the mask: what is not covered
 leaks) per extractor and category, with the full box as reference.
 
-    .venv/bin/python bench/mask_iou.py --split val
+    .venv/bin/python -m inspire_ros.bench.mask_iou --split val
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import time
 
 import cv2
 import numpy as np
 
-from inspire_ros.config import ExtractorConfig
-from inspire_ros.crop import crop_batch, uncrop
-from inspire_ros.extract import build_extractor
-from inspire_ros.paths import shared_dir
-from inspire_ros.types import Box, Detection
-
-CAMVID = {8: "car", 9: "person"}
+from ..config import ExtractorConfig
+from ..crop import crop_batch, uncrop
+from ..datasets import CAMVID_LABELS, camvid_instances, camvid_labelled
+from ..extract import build_extractor
+from ..paths import shared_dir
 
 
-def camvid_instances(label: np.ndarray, min_area: int):
-    for lid, cat in CAMVID.items():
-        n, cc, stats, _ = cv2.connectedComponentsWithStats((label == lid).astype(np.uint8))
-        for j in range(1, n):
-            x, y, w, h, a = stats[j]
-            if a >= min_area:
-                yield Detection(Box(int(x), int(y), int(x + w), int(y + h)), cat, 0, 1.0), cc[y : y + h, x : x + w] == j
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m inspire_ros.bench.mask_iou", description=__doc__.splitlines()[0])
     ap.add_argument("--split", default="val")
     ap.add_argument("--min-area", type=int, default=200)
     ap.add_argument("--extractors", nargs="+", default=["contrast", "grabcut"])
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     extractors = {k: build_extractor(ExtractorConfig(type=k), None, k) for k in args.extractors}
-    scores = {(k, c): [] for k in [*extractors, "box"] for c in CAMVID.values()}
+    scores = {(k, c): [] for k in [*extractors, "box"] for c in CAMVID_LABELS.values()}
     seconds = dict.fromkeys(extractors, 0.0)
-    for path in sorted(glob.glob(str(shared_dir() / "data" / "camvid" / args.split / "images" / "*.jpg"))):
-        image = cv2.imread(path)
-        label = cv2.imread(path.replace("images", "labels").replace(".jpg", ".png"), cv2.IMREAD_GRAYSCALE)
-        for cat in CAMVID.values():
-            pairs = [(d, g) for d, g in camvid_instances(label, args.min_area) if d.category == cat]
+    for _, image, label in camvid_labelled(shared_dir(), args.split):
+        instances = camvid_instances(label, args.min_area)
+        for cat in CAMVID_LABELS.values():
+            pairs = [(g.detection(), g.mask) for g in instances if g.category == cat]
             if not pairs:
                 continue
             batch = crop_batch(image, cat, [d for d, _ in pairs], 64)

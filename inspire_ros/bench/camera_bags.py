@@ -1,26 +1,28 @@
-"""Camera bags built from real frames the way a recorder writes them (a helper for test/bag).
+"""Camera bags built from real frames the way a recorder writes them (`inspire bag bench` and
+the tests of the bag tool).
 
 No real bag with camera topics is available offline, so these are written with rosbags: a
 camera topic at 10 Hz with realistic headers (frame_id, stamps a few ms before the log time),
 camera_info beside it, an IMU at 100 Hz, sensor-data QoS for the camera and reliable QoS for
-the rest (rosbag2), callerids and latching (ROS 1). (Not a conftest.py: a second conftest
-module would shadow test/conftest.py for `from conftest import ...`.)
+the rest (rosbag2), callerids and latching (ROS 1).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import cv2
 import numpy as np
+from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
 from rosbags.rosbag1 import Writer as Writer1
 from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin
 from rosbags.rosbag2 import Writer as Writer2
 from rosbags.typesys import Stores, get_typestore
 
-from inspire_ros.bag.bench import recorder_qos
-from inspire_ros.io import encodings
+from ..io import encodings
 
 T0 = 1_700_000_000_000_000_000  # ns
 FRAME_PERIOD = 100_000_000  # 10 Hz, as the PETS video
@@ -29,6 +31,22 @@ LATENCY = 4_000_000  # header stamp -> log time
 IMAGE_TOPIC, COMPRESSED_TOPIC = "/camera/image_raw", "/camera/image_raw/compressed"
 INFO_TOPIC, IMU_TOPIC = "/camera/camera_info", "/imu/data"
 DEPTH_TOPIC, COMPRESSED_DEPTH_TOPIC = "/camera/depth/image_raw", "/camera/depth/image_raw/compressedDepth"
+_INF = QosTime(sec=9223372036, nsec=854775807)
+
+
+def recorder_qos(reliable: bool, depth: int) -> Qos:
+    """Offered QoS as `ros2 bag record` stores it for a publisher (infinite durations)."""
+    return Qos(
+        history=QosHistory.KEEP_LAST,
+        depth=depth,
+        reliability=QosReliability.RELIABLE if reliable else QosReliability.BEST_EFFORT,
+        durability=QosDurability.VOLATILE,
+        deadline=_INF,
+        lifespan=_INF,
+        liveliness=QosLiveliness.AUTOMATIC,
+        liveliness_lease_duration=_INF,
+        avoid_ros_namespace_conventions=False,
+    )
 
 
 @dataclass
@@ -38,7 +56,9 @@ class BagSpec:
     compression: str = "none"  # rosbag2: none | file | message | chunk; rosbag1: none | bz2 | lz4
     encoding: str | None = "bgr8"  # raw Image topic (None: none)
     compressed_format: str | None = None  # e.g. "rgb8; jpeg compressed bgr8" adds a CompressedImage topic
-    width: int = 384
+    width: int | None = 384  # frames are resized to this width (None: their own size)
+    camera_info: bool = True  # a CameraInfo topic beside the camera
+    version: int = 8  # rosbag2 metadata version
     # Replace chosen image payloads: frame index -> bytes (corrupt frames for fail-closed tests).
     raw_payload: dict[int, bytes] = field(default_factory=dict)
     compressed_payload: dict[int, bytes] = field(default_factory=dict)
@@ -48,6 +68,16 @@ class BagSpec:
     compressed_depth: bool = False  # "16UC1; compressedDepth png" on COMPRESSED_DEPTH_TOPIC
     depth_frame_id: str = "camera_optical_frame"
     depth_stamp_offset: int = 0  # ns added to the depth frames' header stamps
+
+
+@dataclass(frozen=True)
+class CameraBag:
+    path: Path
+    frames: int
+    width: int
+    height: int
+    messages: int
+    megabytes: float  # serialized message bytes
 
 
 def depth_of(frame: np.ndarray) -> np.ndarray:
@@ -77,12 +107,13 @@ class _Bag:
                 self.writer.set_compression(Writer1.CompressionFormat[spec.compression.upper()])
         else:
             plugin = StoragePlugin.MCAP if spec.storage == "mcap" else StoragePlugin.SQLITE3
-            self.writer = Writer2(path, version=8, storage_plugin=plugin)
+            self.writer = Writer2(path, version=spec.version, storage_plugin=plugin)
             modes = {"file": CompressionMode.FILE, "message": CompressionMode.MESSAGE, "chunk": CompressionMode.STORAGE}
             if spec.compression != "none":
                 self.writer.set_compression(modes[spec.compression], CompressionFormat.ZSTD)
         self.writer.open()
         self.seq = 0
+        self.messages = self.bytes = 0
 
     def connection(self, topic: str, msgtype: str, reliable: bool, depth: int, node: str):
         if self.ros1:
@@ -108,39 +139,57 @@ class _Bag:
             data = self.store.serialize_ros1(msg, conn.msgtype)
         else:
             data = self.store.serialize_cdr(msg, conn.msgtype)
-        self.writer.write(conn, log_time, data)
+        self.write_raw(conn, log_time, data)
 
     def write_raw(self, conn, log_time: int, data: bytes) -> None:
         self.writer.write(conn, log_time, data)
+        self.messages, self.bytes = self.messages + 1, self.bytes + len(data)
 
 
-def write_camera_bag(path: Path, frames: list[np.ndarray], spec: BagSpec) -> Path:
+def write_camera_bag(path: Path, frames: Iterable[np.ndarray], spec: BagSpec) -> Path:
     """A bag with the frames on the camera topic(s), camera_info and an IMU; returns `path`."""
+    return record_camera_bag(path, frames, spec).path
+
+
+def _sized(frame: np.ndarray, width: int | None) -> np.ndarray:
+    if width is None:
+        return frame
+    height = round(frame.shape[0] * width / frame.shape[1]) // 2 * 2
+    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def record_camera_bag(path: Path, frames: Iterable[np.ndarray], spec: BagSpec) -> CameraBag:
+    """write_camera_bag, saying what it wrote; the frames are streamed (any length)."""
+    frames = iter(frames)
+    first = next(frames)
+    h, w = _sized(first, spec.width).shape[:2]
     bag = _Bag(path, spec)
+    try:
+        count = _write_frames(bag, chain([first], frames), spec, w, h)
+    finally:
+        bag.writer.close()
+    return CameraBag(path, count, w, h, bag.messages, bag.bytes / 1e6)
+
+
+def _write_frames(bag: _Bag, frames: Iterable[np.ndarray], spec: BagSpec, w: int, h: int) -> int:
     types = bag.store.types
-    small = [
-        cv2.resize(f, (spec.width, round(f.shape[0] * spec.width / f.shape[1]) // 2 * 2), interpolation=cv2.INTER_AREA)
-        for f in frames
+    camera = [  # (wanted, topic, type, reliable, depth): the camera's topics, in connection order
+        (spec.encoding, IMAGE_TOPIC, "sensor_msgs/msg/Image", False, 5),
+        (spec.compressed_format, COMPRESSED_TOPIC, "sensor_msgs/msg/CompressedImage", False, 5),
+        (spec.depth_encoding, DEPTH_TOPIC, "sensor_msgs/msg/Image", False, 5),
+        (spec.compressed_depth, COMPRESSED_DEPTH_TOPIC, "sensor_msgs/msg/CompressedImage", False, 5),
+        (spec.camera_info, INFO_TOPIC, "sensor_msgs/msg/CameraInfo", True, 10),
     ]
-    h, w = small[0].shape[:2]
-    image_conn = bag.connection(IMAGE_TOPIC, "sensor_msgs/msg/Image", False, 5, "/camera") if spec.encoding else None
-    comp_conn = (
-        bag.connection(COMPRESSED_TOPIC, "sensor_msgs/msg/CompressedImage", False, 5, "/camera")
-        if spec.compressed_format
-        else None
+    image_conn, comp_conn, depth_conn, cdepth_conn, info_conn = (
+        bag.connection(topic, msgtype, reliable, depth, "/camera") if wanted else None
+        for wanted, topic, msgtype, reliable, depth in camera
     )
-    depth_conn = (
-        bag.connection(DEPTH_TOPIC, "sensor_msgs/msg/Image", False, 5, "/camera") if spec.depth_encoding else None
-    )
-    cdepth_conn = (
-        bag.connection(COMPRESSED_DEPTH_TOPIC, "sensor_msgs/msg/CompressedImage", False, 5, "/camera")
-        if spec.compressed_depth
-        else None
-    )
-    info_conn = bag.connection(INFO_TOPIC, "sensor_msgs/msg/CameraInfo", True, 10, "/camera")
     imu_conn = bag.connection(IMU_TOPIC, "sensor_msgs/msg/Imu", True, 100, "/imu")
     rng = np.random.default_rng(0)
-    for i, frame in enumerate(small):
+    count = 0
+    for i, frame in enumerate(frames):
+        frame = _sized(frame, spec.width)
+        count += 1
         stamp = T0 + i * FRAME_PERIOD
         for k in range(IMU_PER_FRAME):
             t = stamp + k * FRAME_PERIOD // IMU_PER_FRAME
@@ -202,6 +251,8 @@ def write_camera_bag(path: Path, frames: list[np.ndarray], spec: BagSpec) -> Pat
                 data=np.frombuffer(compressed_depth_payload(depth_mm), np.uint8),
             )
             bag.write(cdepth_conn, stamp + LATENCY + 300_000, msg)
+        if info_conn is None:
+            continue
         fx = 0.8 * w
         info_kwargs = {
             "header": header,
@@ -219,5 +270,4 @@ def write_camera_bag(path: Path, frames: list[np.ndarray], spec: BagSpec) -> Pat
             ),
         }
         bag.write(info_conn, stamp + LATENCY + 1_000_000, types["sensor_msgs/msg/CameraInfo"](**info_kwargs))
-    bag.writer.close()
-    return path
+    return count

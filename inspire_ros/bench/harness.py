@@ -1,8 +1,8 @@
 """Drive a real `anonymizer_node` process from Python: start it with parameters, publish frames
 at it, collect what comes back, call its lifecycle and parameter services.
 
-Used by the ROS benchmark (`inspire ros-bench`) and the tests; both run the node in its own
-process, exactly as a launch file would.
+Used by the ROS benchmark (`inspire ros-bench`) and the tests (test/ros); both run the node in
+its own process, exactly as a launch file would.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
 from ..io import encodings
+from ..memory import status_mb
 
 TRANSITIONS = {
     "configure": Transition.TRANSITION_CONFIGURE,
@@ -92,11 +93,7 @@ class NodeProcess:
             time.sleep(0.1)
 
     def rss_mb(self) -> float:
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
+        return status_mb("VmRSS", self.proc.pid) or 0.0
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 20.0) -> int:
         """Send `sig` and wait up to `timeout` s: the node's exit code (0 for a clean shutdown),

@@ -19,7 +19,7 @@ samples in 1280 dimensions): compare variants within a row, not rows with each o
 `--grid` writes a picture: for large and small, light and dark instances, the original crop
 then each variant's replacement.
 
-    .venv/bin/python bench/realism.py --variants old=.cache/old/old.yaml new=config/default.yaml \
+    .venv/bin/python -m inspire_ros.bench.realism --variants old=.cache/old/old.yaml new=config/default.yaml \
         --grid docs/replacements.png --json .cache/realism.json
 """
 
@@ -34,9 +34,11 @@ import cv2
 import numpy as np
 
 from inspire_ros import config as config_mod
+from inspire_ros import datasets
+from inspire_ros.boxes import iou
+from inspire_ros.detect.fixed import FixedDetector
 from inspire_ros.detect.yolox import YoloxDetector
-from inspire_ros.eval import datasets, quality, reid
-from inspire_ros.eval.methods import FixedDetector
+from inspire_ros.eval import quality, reid
 from inspire_ros.paths import default_config_path, shared_dir
 from inspire_ros.pipeline import Anonymizer
 from inspire_ros.types import Detection
@@ -45,13 +47,6 @@ from inspire_ros.types import Detection
 def size_bucket(box) -> str:
     side = max(box.width, box.height)
     return "small" if side <= 64 else "medium" if side <= 128 else "large"
-
-
-def iou(a, b) -> float:
-    iw = max(0, min(a.x1, b.x1) - max(a.x0, b.x0))
-    ih = max(0, min(a.y1, b.y1) - max(a.y0, b.y0))
-    inter = iw * ih
-    return inter / (a.area + b.area - inter) if inter else 0.0
 
 
 def samples(step: int, min_area: int) -> list[datasets.Sample]:
