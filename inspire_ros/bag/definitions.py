@@ -11,6 +11,13 @@ definition that cannot be read at all, stops the run. Encoded media are known by
 names its format or encoding (`string format`, `string encoding`, ...). Bags recorded before
 definitions were stored (rosbag2 metadata v4-6 on sqlite3) fall back to rosbags' bundled types
 (and the known names); types unknown there too are reported as unchecked.
+
+rosbags' AnyReader (see `source`) also parses every stored definition, into one typestore for
+the bag, which the image codecs use. It cannot do this check: it gives up on the whole bag at the
+first definition it cannot parse (the .srv text rosbag2 stores for a service event topic, or a
+broken one) without naming the topic, and it ignores the bundled types as soon as any definition
+is stored (docs/rosbags-anyreader-definitions.md). So each connection's definition is parsed here
+on its own, and what cannot be read names its topic, which --exclude-topics can then leave out.
 """
 
 from __future__ import annotations
@@ -216,11 +223,16 @@ def _type_name(desc) -> str | None:
     return None
 
 
-def image_typestore(conn: Connection, bundled: Typestore) -> Typestore:
+def image_typestore(conn: Connection, bundled: Typestore, bag: Typestore | None = None) -> Typestore:
     """A typestore to (de)serialize this image connection: the recording's own definition when
-    it carries one (exactly what was recorded), else the bundled types."""
+    it carries one (exactly what was recorded), else the bundled types. `bag`: the bag's own
+    typestore as rosbags' AnyReader built it (`BagSource.typestore`), used when it holds the type;
+    without it (AnyReader could not parse some other definition) the connection's own definition
+    is registered here."""
     if not has_definition(conn):
         return bundled
+    if bag is not None and canonical(conn.msgtype) in bag.types:
+        return bag
     store = get_typestore(Stores.EMPTY)
     store.register(parse_definition(conn))
     if canonical(conn.msgtype) not in store.types:

@@ -1,30 +1,38 @@
 """Opening a bag of any kind and reading its messages as raw bytes.
 
-rosbag2 folders (sqlite3 or mcap, split over several files, metadata versions 4-9, zstd file or
-message compression), bare .mcap/.db3 files and ROS 1 .bag files all come out the same way:
-connections plus (connection, log timestamp, serialized bytes). Nothing is deserialized here.
+rosbags' AnyReader does the reading: rosbag2 folders (sqlite3 or mcap, split over several files,
+metadata versions 4-9, zstd file or message compression), bare .mcap/.db3 files and ROS 1 .bag
+files all come out the same way, as connections plus (connection, log timestamp, serialized
+bytes), and it registers the definitions stored in the bag into a typestore. Nothing is
+deserialized here: untouched messages go to the output as the bytes read (rosbags yields and
+writes them as stored; see docs/rosbags-verbatim-connections.md for the one part of a verbatim
+copy it cannot do, on the writing side in `sink`).
+
+What stays here is what rosbags cannot do (see `_Reader`): read every message of a rosbag2
+folder whose storage files spell a topic's QoS differently from metadata.yaml
+(docs/rosbags-qos-pairing.md), and open a bag one of whose stored definitions it cannot parse
+(docs/rosbags-anyreader-definitions.md); plus the format details it does not expose (ROS 1 and
+mcap chunk compression, a bare file's embedded custom_data).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import struct
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from rosbags.highlevel import AnyReader
+from rosbags.highlevel.anyreader import AnyReaderError
 from rosbags.interfaces import Connection
 from rosbags.rosbag1 import Reader as Reader1
 from rosbags.rosbag2 import Reader as Reader2
+from rosbags.typesys.store import Typestore
 
+from .definitions import default_typestore
 from .errors import BagError
-
-if sys.version_info >= (3, 14):
-    from compression import zstd
-else:
-    from backports import zstd  # installed with rosbags
 
 ROSBAG2_FILE_SUFFIXES = {".mcap": "mcap", ".db3": "sqlite3"}
 ROS1_MAGIC = b"#ROSBAG V2.0\n"
@@ -78,6 +86,41 @@ def detect(path: Path) -> tuple[str, str]:
     raise BagError(f"unsupported bag {path}: expected a rosbag2 folder, a .mcap or .db3 file, or a ROS 1 .bag file")
 
 
+class _Reader(AnyReader):
+    """rosbags' AnyReader on one bag, with two departures.
+
+    - The reader follows `detect`: AnyReader tells ROS 1 from rosbag2 by the exact suffix `.bag`,
+      so it would take a rosbag2 folder named `run.bag` for ROS 1 and a ROS 1 `RUN.BAG` for rosbag2.
+    - A stored definition that rosbags cannot parse (rosbag2 stores a service event topic's
+      definition as .srv text) or whose type hash it computes differently fails AnyReader.open()
+      for the whole bag, without naming the topic. Here the bag opens without AnyReader's
+      typestore (`typestore_error` says why); `definitions.check_type` then checks every
+      connection's definition itself and names the topic it cannot read.
+    """
+
+    typestore_error: Exception | None = None
+
+    def __init__(self, path: Path, ros1: bool, bundled: Typestore):
+        try:
+            super().__init__([path], default_typestore=bundled)
+        except AnyReaderError:
+            if self.is2 != ros1:  # not a wrong guess from the suffix: a real failure
+                raise
+        if self.is2 == ros1:
+            self.is2, self.readers = not ros1, [Reader1(path)] if ros1 else [Reader2(path)]
+
+    def _open(self) -> None:
+        try:
+            super()._open()
+        except Exception as e:
+            # AnyReader opens its readers first, then builds the typestore: only a failure of
+            # the second step leaves every reader open.
+            if not all(getattr(r, "is_open", None) or getattr(r, "bio", None) for r in self.readers):
+                raise
+            self.connections = [c for r in self.readers for c in r.connections]
+            self.typestore_error = e
+
+
 class BagSource:
     """An open bag. Use as a context manager; `messages()` yields in the reader's order."""
 
@@ -85,21 +128,25 @@ class BagSource:
         self.path = path
         kind, layout = detect(path)
         try:
-            self.reader = Reader1(path) if kind == "rosbag1" else Reader2(path)
-            self.reader.open()
+            self._any = _Reader(path, kind == "rosbag1", default_typestore(kind == "rosbag1"))
+            self._any.open()
         except Exception as e:  # noqa: BLE001 - any reader failure on a bad file is a bad bag
             raise BagError(f"cannot open {path} as a {kind} bag: {_why(e)}; {_hint(kind, e)}") from e
+        self.reader = self._any.readers[0]  # rosbags' Reader1/Reader2 (format details)
         try:
             self.format = _format_of(self.reader, path, kind, layout)
         except Exception:
-            self.reader.close()
+            self._any.close()
             raise
-        self.connections: list[Connection] = list(self.reader.connections)
-        # rosbag2 folders: per storage file, its connection id -> the metadata.yaml connection.
-        self._file_maps: list[dict[int, Connection]] = []
-        if kind == "rosbag2" and layout == "directory":
-            for storage in self.reader.storage.storages:
-                self._file_maps.append({c.id: self._metadata_connection(c) for c in storage.connections})
+        self.connections: list[Connection] = list(self._any.connections)
+        # rosbag2 folders: per entry of `connections`, the connections to ask rosbags for (see _pair).
+        self._asks: list[list[Connection]] | None = self._pair() if layout == "directory" else None
+
+    @property
+    def typestore(self) -> Typestore | None:
+        """AnyReader's typestore (every definition the bag stores, type hashes checked, rosbags'
+        bundled types for a bag that stores none), or None where AnyReader could not build one."""
+        return None if self._any.typestore_error is not None else self._any.typestore
 
     @property
     def custom_data(self) -> dict[str, str]:
@@ -114,33 +161,47 @@ class BagSource:
             custom = getattr(getattr(storage, "metadata", None), "custom", None) if storage else None
         return {str(k): str(v) for k, v in (custom or {}).items()} if isinstance(custom, dict) else {}
 
-    def _metadata_connection(self, file_conn: Connection) -> Connection:
-        """The metadata.yaml connection that a storage file's connection belongs to.
-
-        rosbags' folder reader pairs them on topic, type *and* QoS, and silently skips every
-        message whose file-side QoS differs from metadata.yaml's: rosbag2 test bags with v4/v5
-        metadata read back empty that way. Here topic and type decide; QoS only breaks ties.
-        A topic missing from metadata.yaml keeps the file's own connection.
-        """
-        same = [c for c in self.connections if c.topic == file_conn.topic and c.msgtype == file_conn.msgtype]
-        exact = [c for c in same if c.ext == file_conn.ext]
-        if exact or same:
-            return (exact or same)[0]
-        self.connections.append(file_conn)
-        return file_conn
+    def _pair(self) -> list[list[Connection]]:
+        """Workaround for rosbags' folder reader, which pairs each storage file's connections with
+        metadata.yaml's on topic, type *and* QoS and silently skips every message whose file-side
+        QoS differs (rosbag2 test bags with v4/v5 metadata read back empty that way; see
+        docs/rosbags-qos-pairing.md). Here topic and type decide, QoS only breaks ties, and rosbags
+        is asked for each metadata connection under every QoS its files spell it with; a topic
+        missing from metadata.yaml keeps the file's own connection. The storage files'
+        connections are not public API (the reason for the `<0.12` pin)."""
+        folder = self.reader.storage  # rosbags' DirectoryReader
+        asks: list[list[Connection]] = [[] for _ in self.connections]
+        for storage in folder.storages:
+            for file_conn in storage.connections:
+                same = [
+                    i
+                    for i, c in enumerate(self.connections)
+                    if c.topic == file_conn.topic and c.msgtype == file_conn.msgtype
+                ]
+                exact = [i for i in same if self.connections[i].ext == file_conn.ext]
+                if exact or same:
+                    i = (exact or same)[0]
+                else:
+                    self.connections.append(file_conn)
+                    asks.append([])
+                    i = len(self.connections) - 1
+                ask = self.connections[i]._replace(ext=file_conn.ext, digest=file_conn.digest, owner=folder)
+                if ask not in asks[i]:
+                    asks[i].append(ask)
+        return asks
 
     def _raw_messages(self, connections: list[Connection] | None) -> Iterator[tuple[Connection, int, bytes]]:
-        if not self._file_maps:
-            yield from self.reader.messages(connections=connections) if connections else self.reader.messages()
+        if self._asks is None:
+            yield from self._any.messages(connections or ())
             return
-        # File compression was undone into a temporary copy when the reader opened; message
-        # compression is undone here, as rosbags' folder reader would.
-        per_message = self.format.compression == "message"
-        for storage, mapping in zip(self.reader.storage.storages, self._file_maps, strict=True):
-            for conn, timestamp, data in storage.messages(storage.connections):
-                conn = mapping[conn.id]
-                if connections is None or conn in connections:
-                    yield conn, timestamp, zstd.decompress(data) if per_message else data
+        wanted = [i for i, c in enumerate(self.connections) if connections is None or c in connections]
+        asked = {id(ask): self.connections[i] for i in wanted for ask in self._asks[i]}
+        if not asked:
+            return  # (no connection would mean every message to rosbags)
+        # rosbags yields the very connection it was asked for: mapped back to the metadata one.
+        asks = [ask for i in wanted for ask in self._asks[i]]
+        for conn, timestamp, data in self._any.messages(asks):
+            yield asked[id(conn)], timestamp, data
 
     def messages(self, connections: list[Connection] | None = None) -> Iterator[tuple[Connection, int, bytes]]:
         """All messages (or those of `connections`), raw. A failure inside the reader (truncated
@@ -159,7 +220,7 @@ class BagSource:
             yield item
 
     def close(self) -> None:
-        self.reader.close()
+        self._any.close()
 
     def __enter__(self) -> BagSource:
         return self
@@ -169,6 +230,8 @@ class BagSource:
 
 
 def _why(e: Exception) -> str:
+    if isinstance(e, AnyReaderError) and e.__context__ is not None:
+        e = e.__context__  # AnyReader re-raises rosbags' reader errors as its own, `from None`
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0] if text else '(no message)'}"
 
