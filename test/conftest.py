@@ -1,91 +1,49 @@
-"""Shared fixtures: real frames and models from the shared folder (../shared by default)."""
+"""Fixtures: real frames and models from the shared folder (../shared by default, or
+INSPIRE_SHARED), the default config, and a ROS client. Tests import helpers from support/,
+never from this file."""
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from inspire_ros import boxes
 from inspire_ros import config as config_mod
-from inspire_ros.paths import default_config_path, pets09_video, shared_dir
+from inspire_ros.paths import default_config_path
 
-TEST_DIR = Path(__file__).resolve().parent
-if str(TEST_DIR) not in sys.path:  # test plug-ins (test/plugins.py) import as `plugins`
-    sys.path.insert(0, str(TEST_DIR))
-
-SHARED = shared_dir()
-if not (SHARED / "README.md").is_file():
-    raise pytest.UsageError(f"shared data not found at {SHARED}: set INSPIRE_SHARED to the shared folder")
-
-VTEST = pets09_video(SHARED)
-BUS = SHARED / "data" / "street" / "bus.jpg"
-CAMVID = SHARED / "data" / "camvid"
+from support import BUS, CAMVID, read_video_frames, require_shared
 
 
-@dataclass(frozen=True)
-class ImageMsg:
-    """The fields of sensor_msgs/Image (rosbags and rclpy messages carry the same): a message
-    for the ROS-free image step without a typestore."""
-
-    header: str
-    height: int
-    width: int
-    encoding: str
-    is_bigendian: bool
-    step: int
-    data: bytes
-
-
-@dataclass(frozen=True)
-class CompressedImageMsg:
-    """The fields of sensor_msgs/CompressedImage."""
-
-    header: str
-    format: str
-    data: bytes
-
-
-def read_video_frames(indices: list[int], path: Path = VTEST) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out, i, wanted = [], 0, sorted(indices)
-    while wanted:
-        ok, frame = cap.read()
-        assert ok, f"{path} ended before frame {wanted[0]}"
-        if i == wanted[0]:
-            out.append(frame)
-            wanted.pop(0)
-        i += 1
-    cap.release()
-    return out
-
-
-def union_mask(frame: np.ndarray, instances) -> np.ndarray:
-    """HxW bool: every pixel some instance's mask says was replaced."""
-    return boxes.union_mask(frame.shape, instances)
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The shared folder (real data, third-party models such as the default detector's). Every
+    fixture that reads it asks for this one; a test that reads it otherwise says so with
+    `pytest.mark.usefixtures("shared")`. Missing, it fails those tests (not skips them) with
+    the message naming INSPIRE_SHARED; tests that need no shared data run without it."""
+    return require_shared()
 
 
 @pytest.fixture(scope="session")
 def default_cfg() -> config_mod.Config:
+    """The default config (config/default.yaml; reads nothing from the shared folder, building
+    its detector does)."""
     return config_mod.load(default_config_path())
 
 
 @pytest.fixture(scope="session")
-def bus() -> np.ndarray:
+def bus(shared) -> np.ndarray:
     return cv2.imread(str(BUS))
 
 
 @pytest.fixture(scope="session")
-def vtest_frames() -> list[np.ndarray]:
+def vtest_frames(shared) -> list[np.ndarray]:
     return read_video_frames([0, 150, 400])
 
 
 @pytest.fixture(scope="session")
-def camvid_frames() -> list[np.ndarray]:
+def camvid_frames(shared) -> list[np.ndarray]:
     names = ["val/images/0016E5_08053.jpg", "test/images/0001TP_009240.jpg", "train/images/0006R0_f02220.jpg"]
     return [cv2.imread(str(CAMVID / n)) for n in names]
 
@@ -93,6 +51,30 @@ def camvid_frames() -> list[np.ndarray]:
 @pytest.fixture(scope="session")
 def real_frames(bus, vtest_frames, camvid_frames) -> list[np.ndarray]:
     return [bus, *vtest_frames, *camvid_frames]
+
+
+@pytest.fixture(scope="module")
+def real_instances(default_cfg, vtest_frames, camvid_frames):
+    """(frame, category, detections) of real frames, as the default detector finds them."""
+    from inspire_ros.detect import build_detector
+
+    detector = build_detector(default_cfg)
+    found = []
+    for frame in (vtest_frames[1], camvid_frames[1]):
+        dets = detector.detect(frame)
+        for category in ("person", "car"):
+            mine = [d for d in dets if d.category == category]
+            if mine:
+                found.append((frame, category, mine))
+    assert {c for _, c, _ in found} == {"person", "car"}
+    return found
+
+
+@pytest.fixture(scope="module")
+def real_batches(real_instances):
+    from inspire_ros.crop import crop_batch
+
+    return [crop_batch(frame, category, dets, 64) for frame, category, dets in real_instances]
 
 
 # ROS domain ids the tests may take: not 0 (everyone's default) nor the low ones people pick by

@@ -92,6 +92,7 @@ def test_per_category_override_and_replace(default_cfg):
         default_cfg.replace(**{"detector.nope": 1})
 
 
+@pytest.mark.usefixtures("shared")
 def test_block_params_name_the_unknown_key(default_cfg):
     from inspire_ros import Anonymizer
 
@@ -348,3 +349,7 @@ def test_plugins_are_checked_against_their_block_protocol(plugin, lacks):
     cfg = config_mod.from_dict({"detector": {"backend": f"plugins:{plugin}"}})
     with pytest.raises(ConfigError, match=f"'detector.backend'.*lacks {lacks} of Detector"):
         Anonymizer(cfg)
+
+
+def test_default_config_uses_the_learned_blocks(default_cfg):
+    assert default_cfg.extractor.type == "unet" and default_cfg.generator.type == "gan"

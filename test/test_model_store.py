@@ -8,7 +8,10 @@ from inspire_ros.detect.yolox import YoloxDetector
 from inspire_ros.model_store import ModelError
 from inspire_ros.onnx_session import provider_list
 
+SHIPPED = ("inspire_unet_camvid.onnx", "inspire_gen_camvid.onnx")
 
+
+@pytest.mark.usefixtures("shared")
 def test_manifest_matches_shared_models():
     manifest = model_store.load_manifest()
     for name in ("yolox_nano.onnx", "yolox_nano_dynamic.onnx"):
@@ -16,6 +19,7 @@ def test_manifest_matches_shared_models():
         assert model_store.sha256_of(path) == manifest[name].sha256
 
 
+@pytest.mark.usefixtures("shared")
 def test_model_dir_env_takes_precedence(tmp_path, monkeypatch):
     src = model_store.resolve("yolox_nano.onnx")
     shutil.copy(src, tmp_path / "yolox_nano.onnx")
@@ -33,6 +37,7 @@ def test_missing_model_names_file_places_and_fix(tmp_path, monkeypatch):
         model_store.resolve(str(tmp_path / "yolox_nano.onnx"))
 
 
+@pytest.mark.usefixtures("shared")
 def test_tampered_model_is_refused_before_loading(tmp_path, default_cfg):
     tampered = tmp_path / "yolox_nano.onnx"
     data = bytearray(model_store.resolve("yolox_nano.onnx").read_bytes())
@@ -43,6 +48,7 @@ def test_tampered_model_is_refused_before_loading(tmp_path, default_cfg):
         YoloxDetector(cfg)
 
 
+@pytest.mark.usefixtures("shared")
 def test_configured_sha256_for_models_outside_the_manifest(tmp_path, default_cfg):
     custom = tmp_path / "my_detector.onnx"
     shutil.copy(model_store.resolve("yolox_nano.onnx"), custom)
@@ -95,6 +101,7 @@ def _install_like(root, files=()):
     return models
 
 
+@pytest.mark.usefixtures("shared")
 def test_resolution_order_env_checkout_install_shared(tmp_path, monkeypatch):
     detector = model_store.resolve("yolox_nano.onnx")  # from the real shared folder
     installed = _install_like(tmp_path / "install", ["yolox_nano.onnx", "inspire_gen_camvid.onnx"])
@@ -146,6 +153,7 @@ def test_fetch_goes_to_the_first_writable_folder_of_the_order(tmp_path, monkeypa
     assert model_store.fetch_dir() == tmp_path / "mine"
 
 
+@pytest.mark.usefixtures("shared")
 def test_the_dynamic_detector_is_made_from_the_fixed_one(tmp_path):
     """Online users get yolox_nano_dynamic.onnx from yolox_nano.onnx (here: the shared copy, no
     network): the same graph with symbolic H/W, byte-identical to the shipped file."""
@@ -154,3 +162,11 @@ def test_the_dynamic_detector_is_made_from_the_fixed_one(tmp_path):
     assert made == tmp_path / "yolox_nano_dynamic.onnx"
     assert model_store.sha256_of(made) == model_store.load_manifest()["yolox_nano_dynamic.onnx"].sha256
     assert [p.name for p in tmp_path.iterdir()] == ["yolox_nano_dynamic.onnx"]  # no temp left
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_models_are_in_the_package_and_match_the_manifest(name):
+    path = model_store.resolve(name)
+    assert path.parent.name == "models" and path.parent.parent.name != "shared"
+    assert model_store.sha256_of(path) == model_store.load_manifest()[name].sha256
+    assert path.stat().st_size < 10 * 2**20  # a few MB, fit for a vehicle image

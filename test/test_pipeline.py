@@ -9,12 +9,12 @@ from inspire_ros.config import BOX_METHODS
 from inspire_ros.detect.fixed import FixedDetector
 from inspire_ros.types import Box, Detection
 
-from conftest import union_mask
 from plugins import FixedExtractor
+from support import union_mask
 
 
 @pytest.fixture(scope="module")
-def anonymizer(default_cfg):
+def anonymizer(shared, default_cfg):
     return Anonymizer(default_cfg.replace(seed=11))
 
 

@@ -19,7 +19,7 @@ from inspire_ros.generate.procedural import ProceduralGenerator
 from inspire_ros.plugins import BUILTIN, protocol_members, resolve
 from inspire_ros.svia.blocks import PROTOCOLS, Harmonizer, Inpainter, Segmenter, build_block
 
-from conftest import TEST_DIR
+from support import TEST_DIR
 
 INTERFACES = {"detector": Detector, "extractor": Extractor, "generator": Generator, **PROTOCOLS}
 

@@ -7,7 +7,9 @@ import pytest
 from inspire_ros.pipeline import Anonymizer
 from inspire_ros.sequence import Stream, overlapped
 
-from conftest import read_video_frames
+from support import read_video_frames
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 
 @pytest.fixture(scope="module")

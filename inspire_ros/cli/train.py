@@ -42,7 +42,7 @@ def run(args) -> int:
         else:
             extra = {"widths": tuple(args.widths)} if args.widths else {}
             summary = gan.train([Path(d) for d in args.data], Path(args.out), augment=not args.no_augment,
-                                **extra, **common)  # fmt: skip
+                                l1=args.l1, init=Path(args.init) if args.init else None, **extra, **common)  # fmt: skip
         last = summary["history"][-1] if summary["history"] else {}
         print(f"inspire: {args.train_command} at step {summary['steps']} in {args.out}: {json.dumps(last)}")
         return 0

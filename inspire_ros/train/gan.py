@@ -136,6 +136,7 @@ def train(
     widths: tuple[int, ...] = Generator.WIDTHS,
     augment: bool = True,
     edges: EdgeConfig | None = None,
+    init: Path | None = None,
 ) -> dict:
     """`data_dirs`: one folder per crop size (smallest first), each with train/val(/test).npz
     from `inspire train dataset --size S`."""
@@ -152,6 +153,13 @@ def train(
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     step, history, best = 0, [], float("inf")
+    if init is not None and not state:
+        # Fine-tuning (e.g. a lower `l1` for sharper texture): the generator's weights, and the
+        # discriminator of the run they come from when its checkpoint is beside them.
+        g.load_state_dict(torch.load(init, map_location="cpu", weights_only=True))
+        ckpt = Path(init).parent / "checkpoint.pt"
+        if ckpt.exists():
+            d.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=False)["d"])
     if state:
         g.load_state_dict(state["g"])
         d.load_state_dict(state["d"])

@@ -10,7 +10,7 @@ from inspire_ros.bag.verify import load_report, verify
 from inspire_ros.bench.camera_bags import BagSpec, write_camera_bag
 from inspire_ros.cli.main import main
 
-from conftest import SHARED
+from support import SHARED
 
 TESTBAGS = SHARED / "data" / "rosbag2_testbags"
 TALKER = TESTBAGS / "rosbag2_py/test/resources/sqlite3/talker"

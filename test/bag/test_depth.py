@@ -6,7 +6,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from test_sanitize import QUIET, by_topic, image_messages
 
 from inspire_ros.bag.depth import camera_namespace, same_camera
 from inspire_ros.bag.sanitize import sanitize
@@ -22,6 +21,8 @@ from inspire_ros.bench.camera_bags import (
 from inspire_ros.io import encodings
 from inspire_ros.io.image_msgs import raw_image
 from inspire_ros.pipeline import Anonymizer
+
+from support.bags import QUIET, by_topic, image_messages
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ T0 = 1_700_000_000_000_000_000
 
 
 @pytest.fixture(scope="module")
-def anonymizer(default_cfg) -> Anonymizer:
+def anonymizer(shared, default_cfg) -> Anonymizer:
     """The real detector, the fill method (fast; where people are is what matters here)."""
     return Anonymizer(default_cfg.replace(seed=0, method="fill"))
 
@@ -349,7 +349,7 @@ def test_verify_fails_an_output_that_kept_unread_bytes(tmp_path, anonymizer):
     # A copy of the output with the original frame put back, and a report saying so, fails.
     with BagSource(src) as s:
         original = [bytes(d) for _, _, d in s.messages()]
-    from test_verify import rewrite
+    from support.bags import rewrite
 
     leaked = rewrite(tmp_path / "out", tmp_path / "leaked", lambda t, i, d: original[i])
     faked = dict(report.to_dict(), frames=[])
@@ -446,6 +446,7 @@ def test_the_journal_keeps_what_was_scrubbed_and_reads_older_journals(tmp_path):
     resumed.close()
 
 
+@pytest.mark.usefixtures("shared")
 def test_the_cli_passes_exclude_topics_on(tmp_path):
     """`inspire bag sanitize ... --exclude-topics T`: cli/bag.py hands it to sanitize (the flag is
     declared with the other bag options in cli/main.py)."""

@@ -26,7 +26,7 @@ from inspire_ros.cli.main import main
 from inspire_ros.paths import default_config_path
 from inspire_ros.pipeline import Anonymizer
 
-from conftest import read_video_frames
+from support import read_video_frames
 
 INSPIRE = Path(sys.executable).parent / "inspire"  # the venv's console script
 FRAMES = 30  # x2 image topics: 60 frames to anonymize
@@ -34,7 +34,7 @@ QUIET = SanitizeOptions(progress=False)
 
 
 @pytest.fixture(scope="module")
-def camera_bag(tmp_path_factory) -> Path:
+def camera_bag(shared, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("in")
     frames = read_video_frames(list(range(0, FRAMES * 10, 10)))
     spec = BagSpec(storage="mcap", compressed_format="rgb8; jpeg compressed bgr8")
@@ -42,7 +42,7 @@ def camera_bag(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def small_bag(tmp_path_factory) -> Path:
+def small_bag(shared, tmp_path_factory) -> Path:
     """6 frames on each image topic, for the in-process tests."""
     folder = tmp_path_factory.mktemp("in")
     frames = read_video_frames([0, 100, 200, 300, 400, 500])

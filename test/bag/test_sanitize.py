@@ -11,7 +11,7 @@ from rosbags.rosbag2 import Writer
 from rosbags.typesys import Stores, get_typestore
 
 from inspire_ros.bag.errors import BagError
-from inspire_ros.bag.sanitize import SanitizeOptions, sanitize
+from inspire_ros.bag.sanitize import sanitize
 from inspire_ros.bag.source import BagSource
 from inspire_ros.bag.verify import verify
 from inspire_ros.bench.camera_bags import (
@@ -26,7 +26,7 @@ from inspire_ros.io import encodings
 from inspire_ros.io.image_msgs import raw_image
 from inspire_ros.pipeline import Anonymizer
 
-QUIET = SanitizeOptions(progress=False)
+from support.bags import QUIET, by_topic, image_messages
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def bag_frames(vtest_frames, camvid_frames) -> list[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def anonymizer(default_cfg) -> Anonymizer:
+def anonymizer(shared, default_cfg) -> Anonymizer:
     return Anonymizer(default_cfg.replace(seed=0))
 
 
@@ -58,26 +58,6 @@ class Broken:
 
     def detect(self, frame):
         raise RuntimeError("detector exploded")
-
-
-def by_topic(path: Path) -> dict[str, list[tuple[int, bytes]]]:
-    out: dict[str, list[tuple[int, bytes]]] = {}
-    with BagSource(path) as source:
-        for conn, t, data in source.messages():
-            out.setdefault(conn.topic, []).append((t, bytes(data)))
-    return out
-
-
-def image_messages(path: Path, topic: str) -> list:
-    with BagSource(path) as source:
-        conn = next(c for c in source.connections if c.topic == topic)
-        store = get_typestore(Stores.ROS1_NOETIC if source.format.kind == "rosbag1" else Stores.ROS2_HUMBLE)
-        ros1 = source.format.kind == "rosbag1"
-        return [
-            store.deserialize_ros1(d, conn.msgtype) if ros1 else store.deserialize_cdr(d, conn.msgtype)
-            for c, _, d in source.messages()
-            if c.topic == topic
-        ]
 
 
 def leftovers(folder: Path) -> list[str]:

@@ -14,7 +14,9 @@ from inspire_ros.bag.verify import verify
 from inspire_ros.cli.main import main
 from inspire_ros.pipeline import Anonymizer
 
-from conftest import SHARED
+from support import SHARED
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 ROOT = SHARED / "data" / "rosbag2_testbags"
 # Serialization format 'wrong_format': not CDR, so no reader can make sense of the bytes.

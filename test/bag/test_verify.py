@@ -1,18 +1,18 @@
 """`verify` catches what a broken sanitizer would get wrong, and passes a faithful copy."""
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from inspire_ros.bag.definitions import default_typestore
 from inspire_ros.bag.sanitize import SanitizeOptions, sanitize
-from inspire_ros.bag.sink import BagSink, plan_output
 from inspire_ros.bag.source import BagSource
 from inspire_ros.bag.verify import verify
 from inspire_ros.bench.camera_bags import IMAGE_TOPIC, IMU_TOPIC, BagSpec, write_camera_bag
 from inspire_ros.pipeline import Anonymizer
+
+from support.bags import rewrite
 
 
 @pytest.fixture(scope="module")
@@ -22,20 +22,6 @@ def sanitized(tmp_path_factory, vtest_frames, default_cfg):
     src = write_camera_bag(folder / "in", [vtest_frames[1], vtest_frames[2]], BagSpec(storage="mcap", encoding="rgb8"))
     report = sanitize(src, folder / "out", Anonymizer(default_cfg.replace(seed=0)), SanitizeOptions(progress=False))
     return src, folder / "out", report.to_dict()
-
-
-def rewrite(src: Path, dst: Path, edit) -> Path:
-    """Copy `src` to `dst`, passing every message through edit(topic, index, data) -> bytes | None."""
-    with BagSource(src) as source:
-        sink = BagSink(plan_output(source.format, dst), dst)
-        counts: dict[str, int] = {}
-        for conn, t, data in source.messages():
-            i = counts[conn.topic] = counts.get(conn.topic, -1) + 1
-            new = edit(conn.topic, i, bytes(data))
-            if new is not None:
-                sink.write(sink.add(conn), t, new)
-        sink.commit()
-    return dst
 
 
 def failed(result) -> dict[str, str]:

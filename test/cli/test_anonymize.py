@@ -16,7 +16,9 @@ import pytest
 from inspire_ros import model_store
 from inspire_ros.cli.main import main
 
-from conftest import BUS, CAMVID, VTEST
+from support import BUS, CAMVID, VTEST
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 
 def leftovers(folder: Path) -> list[str]:

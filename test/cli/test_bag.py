@@ -3,10 +3,14 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from inspire_ros.bench.camera_bags import COMPRESSED_TOPIC, IMAGE_TOPIC, BagSpec, write_camera_bag
 from inspire_ros.cli.main import main
 
-from conftest import read_video_frames
+from support import read_video_frames
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 
 def camera_bag(folder: Path, spec: BagSpec) -> Path:

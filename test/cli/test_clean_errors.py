@@ -17,7 +17,9 @@ import pytest
 from inspire_ros import model_store
 from inspire_ros.cli.main import main
 
-from conftest import BUS, VTEST, read_video_frames
+from support import BUS, VTEST, read_video_frames
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 INSPIRE = str(Path(sys.executable).parent / "inspire")
 # Without CAP_DAC_OVERRIDE root obeys file permissions like anyone else.

@@ -8,16 +8,18 @@ from inspire_ros.cli import EXIT_CODES
 from inspire_ros.cli import main as main_mod
 from inspire_ros.cli.main import main
 
-from conftest import BUS
+from support import BUS, require_shared
 
 
 def _bad_config(tmp):
+    require_shared()  # BUS is read before the config
     cfg = tmp / "bad.yaml"
     cfg.write_text("detector:\n  score_threshold: 1.5\n")
     return ["anonymize", str(BUS), str(tmp / "o.png"), "--config", str(cfg)], "'detector.score_threshold'"
 
 
 def _missing_model(tmp):
+    require_shared()
     cfg = tmp / "nomodel.yaml"
     cfg.write_text(f"detector:\n  model: {tmp / 'gone.onnx'}\n")
     return ["anonymize", str(BUS), str(tmp / "o.png"), "--config", str(cfg)], "gone.onnx"
@@ -30,6 +32,7 @@ def _unreadable_input(tmp):
 
 
 def _corrupt_bag(tmp):
+    require_shared()  # the default detector is built before the bag is opened
     bag = tmp / "junk.mcap"
     bag.write_bytes(b"\x00" * 1000)
     return ["bag", "sanitize", str(bag), str(tmp / "out.mcap"), "--quiet"], "junk.mcap"

@@ -12,7 +12,7 @@ from inspire_ros.detect import build_detector
 from inspire_ros.detect.sliced import SlicedDetector, merge, plan_tiles
 from inspire_ros.types import Box, Detection
 
-from conftest import read_video_frames
+from support import read_video_frames
 
 
 @pytest.mark.parametrize(
@@ -57,6 +57,7 @@ def crowd() -> np.ndarray:
     return cv2.resize(np.vstack([np.hstack(f[:2]), np.hstack(f[2:])]), (1920, 1440))
 
 
+@pytest.mark.usefixtures("shared")
 def test_tiles_find_people_the_downscaled_full_frame_misses(crowd):
     cfg = config_mod.load(None, preset="thorough")
     tiled = build_detector(cfg)
@@ -70,6 +71,7 @@ def test_tiles_find_people_the_downscaled_full_frame_misses(crowd):
         assert best > 0.5, d
 
 
+@pytest.mark.usefixtures("shared")
 def test_frames_the_full_pass_sees_natively_are_not_tiled(crowd):
     tiled = build_detector(config_mod.load(None, preset="thorough"))
     small = cv2.resize(crowd, (768, 576))

@@ -14,7 +14,7 @@ ultralytics = pytest.importorskip("ultralytics", reason="needs the ultralytics e
 from inspire_ros import Anonymizer  # noqa: E402
 from inspire_ros.detect.ultralytics import UltralyticsDetector  # noqa: E402
 
-from conftest import union_mask  # noqa: E402
+from support import union_mask  # noqa: E402
 
 
 @pytest.fixture(scope="module")

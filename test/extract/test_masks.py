@@ -11,7 +11,9 @@ from inspire_ros.crop import crop_batch, uncrop
 from inspire_ros.datasets import camvid_instances as labelled_instances
 from inspire_ros.extract import build_extractor
 
-from conftest import CAMVID
+from support import CAMVID
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 
 def camvid_instances(names, category, min_area=300):

@@ -10,8 +10,8 @@ from inspire_ros.boxes import union_mask
 from inspire_ros.io import encodings
 from inspire_ros.pipeline import Anonymizer
 
-from conftest import CompressedImageMsg as CompressedImage
-from conftest import ImageMsg as Image
+from support import CompressedImageMsg as CompressedImage
+from support import ImageMsg as Image
 
 LOSSLESS_8BIT = ["rgb8", "bgr8", "rgba8", "bgra8", "8UC3", "8UC4"]
 

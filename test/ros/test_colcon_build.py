@@ -71,6 +71,7 @@ def test_colcon_installs_both_packages_where_ros2_run_looks(workspace):
         assert (install / pkg / "share/ament_index/resource_index/packages" / pkg).is_file()
 
 
+@pytest.mark.usefixtures("shared")
 def test_installed_node_finds_its_models_in_the_install_and_goes_active(workspace, tmp_path):
     install = workspace / "install"
     models = install / "inspire_ros/share/inspire_ros/models"

@@ -16,7 +16,9 @@ from sensor_msgs.msg import Image
 from inspire_ros.bench.harness import NodeProcess, Received, image_msg, stamp_ns, status_values
 from inspire_ros.paths import config_dir
 
-from conftest import read_video_frames
+from support import read_video_frames
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 NODE = "anonymizer_conventions"
 CAM, DEPTH = "conv/image_raw", "conv/depth/image_raw"

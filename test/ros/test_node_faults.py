@@ -16,7 +16,7 @@ from sensor_msgs.msg import Image
 
 from inspire_ros.bench.harness import NodeProcess, image_msg, ros_env, stamp_ns, status_values
 
-from conftest import SHARED, TEST_DIR, read_video_frames
+from support import SHARED, TEST_DIR, read_video_frames
 
 NODE = "anonymizer_faults"
 CAM = "faulty/image_raw"
@@ -29,7 +29,7 @@ def _env_with_test_plugins(workdir) -> dict:
 
 
 @pytest.fixture(scope="module")
-def flaky_node(tmp_path_factory, ros_client):
+def flaky_node(shared, tmp_path_factory, ros_client):
     work = tmp_path_factory.mktemp("node_faults")
     cfg = work / "flaky.yaml"
     # Weight-free masks (fast); the generator raises on every 3rd call.
@@ -100,6 +100,7 @@ def _run_to_exit(params: dict, workdir, timeout: float = 60.0) -> tuple[int, str
     return proc.proc.returncode, proc.log()
 
 
+@pytest.mark.usefixtures("shared")
 def test_missing_or_tampered_model_stops_the_node_with_the_reason(tmp_path, ros_client):
     code, log = _run_to_exit({"detector.model": str(tmp_path / "nowhere" / "yolox_nano.onnx")}, tmp_path / "a")
     assert code == 1 and "not found" in log and "nowhere" in log
@@ -120,6 +121,7 @@ def test_bad_config_file_stops_the_node_naming_the_key(tmp_path, ros_client):
     assert code == 2 and "detector.score_treshold" in log
 
 
+@pytest.mark.usefixtures("shared")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signals_shut_the_node_down_cleanly(tmp_path, ros_client, sig):
     # Also shows the shipped params file is accepted by a real node.
@@ -141,6 +143,7 @@ def _raw(height: int, width: int, encoding: str, step: int, data: bytes, stamp: 
     return msg
 
 
+@pytest.mark.usefixtures("shared")
 def test_frames_the_node_cannot_fully_read_are_blanked_and_counted(tmp_path, ros_client):
     """Issue 13 in the live node: a frame over max_frame_pixels, bytes past the declared image and
     bytes under a wrong encoding label are published black and counted; row padding comes out
@@ -198,6 +201,7 @@ def _bomb() -> str:
     return "extractor:\n  params:\n" + "".join(f"    {line}\n" for line in levels) + "method: *l9\n"
 
 
+@pytest.mark.usefixtures("shared")  # the last case fails at configure, after the detector is loaded
 def test_bad_config_files_and_parameters_exit_2_in_one_line(tmp_path, ros_client):
     """A bad config file or parameter: exit 2 with one line naming it, never a traceback
     (junk used to exit 1 with a UnicodeDecodeError; an alias bomb hung, ignoring SIGINT)."""

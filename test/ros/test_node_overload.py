@@ -10,11 +10,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 from sensor_msgs.msg import Image
 
 from inspire_ros.bench.harness import NodeProcess, image_msg, stamp_ns, status_values
 
-from conftest import read_video_frames
+from support import read_video_frames
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 CAM = "busy/image_raw"
 COUNTERS = ("received", "published", "stale_dropped", "dropped_on_error")

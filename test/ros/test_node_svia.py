@@ -12,7 +12,9 @@ from sensor_msgs.msg import Image
 from inspire_ros.bench.harness import NodeProcess, image_msg, stamp_ns
 from inspire_ros_msgs.msg import InstanceArray
 
-from conftest import CAMVID
+from support import CAMVID
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 TOPIC = "svia_cam/image_raw"
 

@@ -15,7 +15,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from inspire_ros.bench.harness import NodeProcess, compressed_msg, image_msg, stamp_ns
 from inspire_ros_msgs.msg import InstanceArray
 
-from conftest import read_video_frames
+from support import read_video_frames
 
 NS, NODE = "/cam", "anonymizer_remap"
 RAW_IN, JPEG_IN, INFO_IN = "/cam/color/image_raw", "/cam/color/image_raw/compressed", "/cam/color/camera_info"
@@ -28,12 +28,12 @@ def _start(tmp_path, name, params, ros_args):
 
 
 @pytest.fixture(scope="module")
-def frames():
+def frames(shared):
     return [cv2.resize(f, (384, 288)) for f in read_video_frames([0, 80, 160])]
 
 
 @pytest.fixture
-def node(tmp_path, ros_client):
+def node(shared, tmp_path, ros_client):
     params = {"cameras": ["image_raw", "color/image_raw/compressed"], "input_types": ["raw", "compressed"]}
     params["method"] = "fill"
     proc = _start(tmp_path, NODE, params, ["-r", f"__ns:={NS}", "-r", "image_raw:=color/image_raw"])

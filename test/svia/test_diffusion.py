@@ -19,7 +19,7 @@ from inspire_ros.pipeline import Anonymizer
 from inspire_ros.svia import diffusion
 from inspire_ros.svia.blocks import build_block
 
-from conftest import CAMVID, union_mask
+from support import CAMVID, union_mask
 
 pytest.importorskip("diffusers", reason="the diffusion extra is not installed: pip install -e '.[diffusion]'")
 
@@ -150,12 +150,12 @@ def svia_cfg(inpainter: dict | None = None, harmonizer: dict | None = None, **sv
 
 
 @pytest.fixture(scope="module")
-def frame():
+def frame(shared):
     return cv2.imread(str(FRAME))
 
 
 @pytest.fixture(scope="module")
-def anonymizer(tiny):
+def anonymizer(shared, tiny):
     cfg = svia_cfg(
         {"model": str(tiny["inpaint"]), "params": {**FAST, "guidance": 1.0}},
         {"model": str(tiny["img2img"]), "params": {"steps": 4, "strength": 0.5, "prompt": "a street"}},

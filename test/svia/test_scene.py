@@ -10,7 +10,7 @@ from inspire_ros.pipeline import Anonymizer
 from inspire_ros.svia.classes import CATEGORIES, PAPER_CATEGORIES
 from inspire_ros.svia.noise import laplace_noise
 
-from conftest import CAMVID, union_mask
+from support import CAMVID, union_mask
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,7 @@ def test_outside_the_replaced_regions_nothing_changes_and_inside_everything_does
         assert same < 0.05, same
 
 
+@pytest.mark.usefixtures("shared")
 def test_the_shipped_segmenter_covers_what_camvid_labels(svia):
     # Share of each category's labelled pixels inside its mask, over test frames of a drive the
     # segmenter never saw (a guard against a shipped model that stopped finding things).
@@ -128,6 +129,7 @@ def test_laplace_noise_is_seeded_confined_and_of_the_asked_scale():
     assert np.array_equal(laplace_noise(image, mask, 0.0, np.random.default_rng(0)), image)
 
 
+@pytest.mark.usefixtures("shared")
 def test_a_missing_or_tampered_scene_model_stops_start_up_naming_it(tmp_path):
     with pytest.raises(ModelError, match="nowhere"):
         Anonymizer(

@@ -18,7 +18,9 @@ from inspire_ros.pipeline import Anonymizer
 from inspire_ros.sequence import Stream, detect_all
 from inspire_ros.types import Box
 
-from conftest import VTEST, read_video_frames, union_mask
+from support import VTEST, read_video_frames, union_mask
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 FRAMES = 16
 BLIND = [10, 11, 12, 13]

@@ -4,23 +4,16 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from inspire_ros.config import EdgeConfig
 from inspire_ros.extract import edge_maps
 from inspire_ros.train.dataset import build, load
 
-from conftest import CAMVID
+from support import CAMVID_SUBSET as FRAMES
+from support import make_camvid_subset
 
-FRAMES = ["0016E5_08053", "0016E5_08055"]
-
-
-def make_camvid_subset(root):
-    for sub in ("images", "labels"):
-        (root / "val" / sub).mkdir(parents=True)
-    for name in FRAMES:
-        (root / "val" / "images" / f"{name}.jpg").write_bytes((CAMVID / "val" / "images" / f"{name}.jpg").read_bytes())
-        (root / "val" / "labels" / f"{name}.png").write_bytes((CAMVID / "val" / "labels" / f"{name}.png").read_bytes())
-    return root
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 
 def test_camvid_instances_match_labels(tmp_path):

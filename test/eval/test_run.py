@@ -9,6 +9,8 @@ import pytest
 from inspire_ros.cli.main import EXIT_OK, EXIT_USAGE, main
 from inspire_ros.eval.run import MODES
 
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
+
 pytest.importorskip("torch")
 pytest.importorskip("matplotlib")
 

@@ -23,7 +23,7 @@ from inspire_ros.eval.scene import (
 )
 from inspire_ros.svia.classes import CATEGORIES
 
-from conftest import SHARED
+from support import SHARED
 
 pytest.importorskip("torch")
 
@@ -52,7 +52,7 @@ def mnv2():
 
 
 @pytest.fixture(scope="module")
-def test_block():
+def test_block(shared):
     return load_split(SHARED, "test", 12, "block")  # 12 consecutive frames, ~1 s apart
 
 
@@ -93,6 +93,7 @@ def test_originals_find_their_place_and_grey_frames_score_near_chance(mnv2, test
     assert blank["top1"] <= blank["chance"] + 0.15
 
 
+@pytest.mark.usefixtures("shared")
 def test_sequence_classifier_knows_the_drives_of_original_frames(mnv2):
     train = load_split(SHARED, "train", 24, "spread")
     assert set(train.sequences) == {"0001TP", "0006R0", "0016E5"}
@@ -108,6 +109,7 @@ def test_sequence_classifier_knows_the_drives_of_original_frames(mnv2):
     assert accuracy >= 0.75
 
 
+@pytest.mark.usefixtures("shared")
 @pytest.mark.parametrize("method", ["blur", "pixelate", "fill"])
 def test_baselines_change_only_pixels_inside_the_masks(method):
     split = load_split(SHARED, "val", 1, "block")
@@ -125,6 +127,7 @@ def test_baselines_change_only_pixels_inside_the_masks(method):
         assert (out[union] == np.array(cfg.fill.color, np.uint8)).all()
 
 
+@pytest.mark.usefixtures("shared")
 def test_cli_writes_report_summary_and_grid(tmp_path):
     out = tmp_path / "scene"
     args = ["eval", "scene", "--out", str(out), "--frames", "3", "--train-frames", "9", "--seed", "1", "--quiet"]

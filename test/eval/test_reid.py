@@ -13,7 +13,9 @@ from inspire_ros.eval import reid
 from inspire_ros.eval.methods import build
 from inspire_ros.types import Detection
 
-from conftest import SHARED
+from support import SHARED
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 pytest.importorskip("torch")
 

@@ -1,6 +1,10 @@
 import json
 
+import pytest
+
 from inspire_ros.cli.main import main
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 
 def test_bench_reports_stages_ratio_and_memory(tmp_path, capsys):

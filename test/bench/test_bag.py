@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from inspire_ros.cli.main import main
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 
 def test_bag_bench_prints_and_writes_the_figures(tmp_path, capsys):

@@ -9,7 +9,9 @@ from inspire_ros.datasets import crop, pets09_samples
 from inspire_ros.eval import reid
 from inspire_ros.eval.inversion import SIZE, psnr, resized, train_and_invert
 
-from conftest import SHARED
+from support import SHARED
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 pytest.importorskip("torch")
 

@@ -12,7 +12,7 @@ from inspire_ros.eval import EvalError
 from inspire_ros.eval.methods import GAUSSIAN_GRID, GAUSSIAN_METHODS, METHODS, build, build_all
 from inspire_ros.types import Box, Detection
 
-from conftest import SHARED
+from support import SHARED
 
 
 def test_registry_covers_the_paper_grid_and_every_baseline():

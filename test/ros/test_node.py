@@ -13,7 +13,9 @@ from inspire_ros.io import encodings
 from inspire_ros.io.image_msgs import raw_image
 from inspire_ros_msgs.msg import InstanceArray
 
-from conftest import read_video_frames
+from support import read_video_frames
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 NODE = "anonymizer_io"
 RAW, JPEG, AUTO = "cam_raw/image_raw", "cam_jpeg/image_raw/compressed", "cam_auto/image"

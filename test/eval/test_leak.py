@@ -10,7 +10,9 @@ from inspire_ros.eval.leak import leak_rate, unreplaced_fractions
 from inspire_ros.eval.methods import build
 from inspire_ros.types import Detection, Instance
 
-from conftest import SHARED
+from support import SHARED
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 
 @pytest.fixture(scope="module")

@@ -5,15 +5,15 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="needs the torch extra")
 
-from test_dataset import make_camvid_subset  # noqa: E402
-
 from inspire_ros import Anonymizer  # noqa: E402
 from inspire_ros.cli.main import main  # noqa: E402
 from inspire_ros.train import gan, unet  # noqa: E402
 from inspire_ros.train.dataset import build  # noqa: E402
 from inspire_ros.train.export import export  # noqa: E402
 
-from conftest import union_mask  # noqa: E402
+from support import make_camvid_subset, union_mask  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,15 @@ from inspire_ros.eval.run import JudgeSettings, build_judge
 from inspire_ros.eval.utility import UtilityAccumulator, average_precision, match
 from inspire_ros.types import Box, Detection
 
-from conftest import SHARED
+from support import SHARED
 
 
 @pytest.fixture(scope="module")
-def judge():
+def judge(shared):
     return build_judge(JudgeSettings(), SHARED)
 
 
+@pytest.mark.usefixtures("shared")
 def test_judge_runs_at_a_larger_input_than_the_pipeline(judge, default_cfg):
     detector, cfg = judge
     assert detector.size == 640 > default_cfg.detector.input_size

@@ -12,7 +12,9 @@ from inspire_ros.train import scene  # noqa: E402
 from inspire_ros.train.export import export  # noqa: E402
 from inspire_ros.train.scene_data import inpaint_sample, load_camvid  # noqa: E402
 
-from conftest import CAMVID, union_mask  # noqa: E402
+from support import CAMVID, union_mask  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
 FRAMES = ["0016E5_08053", "0016E5_08079", "0016E5_08109", "0016E5_08139"]
 

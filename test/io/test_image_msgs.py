@@ -24,8 +24,8 @@ from inspire_ros.io.image_msgs import ImageStream
 from inspire_ros.pipeline import Anonymizer
 from inspire_ros.types import Box, Detection, FrameStatus
 
-from conftest import CompressedImageMsg as CompressedImage
-from conftest import ImageMsg as Image
+from support import CompressedImageMsg as CompressedImage
+from support import ImageMsg as Image
 
 ANONYMIZED, BLANKED, DROPPED, UNCHANGED = (
     FrameStatus.ANONYMIZED,

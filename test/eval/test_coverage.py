@@ -17,7 +17,7 @@ from inspire_ros.sequence import Detected, Stream
 from inspire_ros.track.receipt import SOURCES
 from inspire_ros.types import Box, Detection, Instance
 
-from conftest import CAMVID, SHARED, read_video_frames
+from support import CAMVID, SHARED, read_video_frames
 
 PETS_FRAMES = 30
 PRESETS = ["none", "thorough"]
@@ -25,7 +25,7 @@ STATS = {"leak_rate", "instances", "leaked", "miss_rate", "missed", "mean_unrepl
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(shared, tmp_path_factory):
     root = tmp_path_factory.mktemp("coverage")
     out = root / "coverage.json"
     argv = ["coverage", "--presets", *PRESETS, "--pets-frames", str(PETS_FRAMES), "--camvid-frames", "3"]
@@ -54,6 +54,7 @@ def _check_leak(leak: dict, categories: set[str]) -> None:
         assert sum(c["by_size"][b]["instances"] for b in BUCKETS) == c["instances"]
 
 
+@pytest.mark.usefixtures("shared")
 def test_report_schema(run):
     rc, root, report = run
     assert rc == EXIT_OK
@@ -108,6 +109,7 @@ def test_report_schema(run):
     )
 
 
+@pytest.mark.usefixtures("shared")
 def test_thorough_leaks_no_more_than_none_on_the_same_frames(run):
     _, _, report = run
     none, thorough = (report["presets"][p]["datasets"]["pets09"]["leak"] for p in PRESETS)
@@ -117,6 +119,7 @@ def test_thorough_leaks_no_more_than_none_on_the_same_frames(run):
     assert thorough["mean_unreplaced"] <= none["mean_unreplaced"]
 
 
+@pytest.mark.usefixtures("shared")
 def test_a_person_covered_by_a_filled_box_is_not_leaked():
     """Look-ahead fills frame 1 between two detections: the instance it replaces there is a
     real pipeline Instance of source `filled`, and it covers the ground-truth person."""
@@ -145,6 +148,7 @@ def test_a_person_covered_by_a_filled_box_is_not_leaked():
     assert stream.receipt.to_dict()["instances"]["person"]["filled"] == 1
 
 
+@pytest.mark.usefixtures("shared")
 def test_masked_instance_covered_by_a_filled_box_is_not_leaked():
     """CamVid ground truth is a pixel mask: a filled instance whose replaced mask covers it does not leak,
     one that kept only the left half of the box does."""
@@ -172,6 +176,7 @@ def test_buckets_follow_box_height():
     assert [bucket_of(h) for h in heights] == ["small", "small", "medium", "medium", "large", "large"]
 
 
+@pytest.mark.usefixtures("shared")
 def test_missing_data_and_bad_arguments_are_usage_errors(tmp_path, capsys):
     assert main(["coverage", "--pets-frames", "0", "--quiet"]) == EXIT_USAGE
     assert "--pets-frames" in capsys.readouterr().err
