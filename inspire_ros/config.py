@@ -138,9 +138,11 @@ class EdgeConfig:
     sigma: float = field(default=1.5, metadata=_range(0.0, 100.0))
     low: int = field(default=60, metadata=_range(0, 1000))
     high: int = field(default=150, metadata=_range(0, 1000))
-    # clahe: local histogram equalisation of each crop's content before the blur, so a dark car
-    # or a person in shadow still gives the generator its structure; none: the raw crop.
-    contrast: Literal["clahe", "none"] = "clahe"
+    # adaptive: Canny thresholds from each crop's own gradients (high = the crop's
+    # `percentile`-th gradient magnitude, never above `high`; low keeps the low/high ratio), so
+    # a dark car or a person in shade keeps its outline; none: the fixed low/high everywhere.
+    contrast: Literal["adaptive", "none"] = "adaptive"
+    percentile: float = field(default=90.0, metadata=_range(50.0, 99.9))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,11 @@ from ..config import ConfigError
 from ..paths import package_models_dir, shared_dir
 
 EXPORTS = {
-    "unet": (".cache/runs/unet/best.pt", "inspire_unet_camvid.onnx", "mask UNet (first layer 8 channels)"),
+    "unet": (
+        ".cache/runs/unet/best.pt",
+        "inspire_unet_camvid.onnx",
+        "mask UNet (strided 4x4 stem, then 16-32-64 at half resolution, logits upsampled)",
+    ),
     "generator": (".cache/runs/generator/best.pt", "inspire_gen_camvid.onnx", "conditional GAN generator"),
     "segmenter": (".cache/runs/svia_segmenter/best.pt", "svia_segmenter_camvid.onnx", "SVIA segmenter (11 classes)"),
     "inpainter": (".cache/runs/svia_inpainter/best.pt", "svia_inpainter_camvid.onnx", "SVIA inpainter"),
