@@ -37,6 +37,14 @@ def union(a: Box, b: Box) -> Box:
     return Box(min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1))
 
 
+def box_mask(shape: tuple[int, ...], boxes) -> np.ndarray:
+    """HxW bool: the union of the whole boxes, clipped to the frame."""
+    mask = np.zeros(shape[:2], bool)
+    for b in boxes:
+        mask[max(b.y0, 0) : b.y1, max(b.x0, 0) : b.x1] = True
+    return mask
+
+
 def union_mask(shape: tuple[int, ...], items) -> np.ndarray:
     """HxW bool: the union of the items' box-sized masks (`.box`, `.mask`: instances replaced,
     ground truth), placed at their boxes; the whole box where an item has no mask (None) or one

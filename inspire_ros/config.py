@@ -81,7 +81,7 @@ class TilesConfig:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    backend: str = "yolox"  # yolox | ultralytics | package.module:Class
+    backend: str = "yolox"  # a name in plugins.BUILTIN["detector"], or a plug-in package.module:Class
     model: str = "yolox_nano.onnx"  # manifest name or a path
     sha256: str | None = None  # for models that are not in models/manifest.yaml
     # Models with a dynamic input: the longest side of the network input (a multiple of 32).
@@ -147,7 +147,7 @@ class EdgeConfig:
 
 @dataclass(frozen=True)
 class ExtractorConfig:
-    type: str = "unet"  # unet | contrast | grabcut | detector_masks | package.module:Class
+    type: str = "unet"  # a name in plugins.BUILTIN["extractor"], or a plug-in package.module:Class
     model: str | None = None  # for learned extractors: manifest name or a path
     sha256: str | None = None  # for models that are not in models/manifest.yaml
     edges: EdgeConfig = field(default_factory=EdgeConfig)
@@ -159,7 +159,7 @@ class ExtractorConfig:
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    type: str = "gan"  # gan | procedural | package.module:Class
+    type: str = "gan"  # a name in plugins.BUILTIN["generator"], or a plug-in package.module:Class
     model: str | None = None  # for learned generators: manifest name or a path
     sha256: str | None = None  # for models that are not in models/manifest.yaml
     latent_dim: int = field(default=16, metadata=_range(1, 4096))
@@ -213,7 +213,7 @@ class SceneBlockConfig:
     local Stable Diffusion folder (inpainter: an inpainting pipeline, harmonizer: img2img over
     the same weights), never a hub id; or a plug-in `package.module:Class`."""
 
-    type: str = "onnx"
+    type: str = "onnx"  # a name in plugins.BUILTIN[<block>], or a plug-in package.module:Class
     model: str | None = None  # None: the shipped model of this block
     sha256: str | None = None  # for onnx models that are not in models/manifest.yaml
     params: dict = field(default_factory=dict)  # block-specific (diffusers: steps, guidance, ...)

@@ -123,22 +123,44 @@ def camvid_instances(label: np.ndarray, min_area: int) -> list[GtInstance]:
     return out
 
 
+def camvid_root(shared: Path) -> Path:
+    """The CamVid folder of the shared folder (SegNet layout: <split>/images/<sequence>_<frame>.jpg
+    and <split>/labels/<same stem>.png, 8-bit label ids)."""
+    return require(shared / "data" / "camvid", "CamVid data folder")
+
+
+def camvid_images(root: Path, split: str) -> list[Path]:
+    """The frames of a split of the CamVid folder `root`: the .jpg images sorted by name, then
+    any .png ones."""
+    folder = require(root / split / "images", f"CamVid {split} images")
+    images = sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png"))
+    if not images:
+        raise EvalError(f"no CamVid images in {folder}: the shared data is incomplete")
+    return images
+
+
+def camvid_label_path(image: Path) -> Path:
+    """The label PNG of a CamVid image (`camvid_images`)."""
+    return require(image.parent.parent / "labels" / f"{image.stem}.png", "CamVid label")
+
+
+def read_camvid(image: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(BGR frame, label ids) of a CamVid image (`camvid_images`)."""
+    label_path = camvid_label_path(image)
+    frame = cv2.imread(str(image))
+    label = cv2.imread(str(label_path), cv2.IMREAD_GRAYSCALE)
+    if frame is None or label is None:
+        raise EvalError(f"cannot decode {image} or {label_path}: the shared data is damaged")
+    return frame, label
+
+
 def camvid_labelled(
     shared: Path, split: str, step: int = 1, limit: int | None = None
 ) -> Iterator[tuple[Path, np.ndarray, np.ndarray]]:
     """(image path, BGR frame, label ids) of every `step`-th labelled frame of a split (sorted by
     name), up to `limit` frames."""
-    root = require(shared / "data" / "camvid", "CamVid data folder")
-    images = sorted(require(root / split / "images", f"CamVid {split} images").glob("*.jpg"))
-    if not images:
-        raise EvalError(f"no CamVid images in {root / split / 'images'}: the shared data is incomplete")
-    for path in images[::step][:limit]:
-        label_path = require(root / split / "labels" / f"{path.stem}.png", "CamVid label")
-        frame = cv2.imread(str(path))
-        label = cv2.imread(str(label_path), cv2.IMREAD_GRAYSCALE)
-        if frame is None or label is None:
-            raise EvalError(f"cannot decode {path} or {label_path}: the shared data is damaged")
-        yield path, frame, label
+    for path in camvid_images(camvid_root(shared), split)[::step][:limit]:
+        yield path, *read_camvid(path)
 
 
 def camvid_samples(shared: Path, splits: list[str], step: int, min_area: int, limit: int | None = None) -> list[Sample]:

@@ -61,19 +61,18 @@ class InstanceReplacement:
         # Categories with the same block config share one instance: one model load, one sha256
         # check and one onnxruntime session, not one per category.
         built: dict[str, object] = {}
+        kinds = (
+            ("extractor", self.extractors, cfg.extractor_for, build_extractor),
+            ("generator", self.generators, cfg.generator_for, build_generator),
+        )
         for cat in cfg.categories:
-            if cat not in self.extractors:
-                ecfg = cfg.extractor_for(cat)
-                key = f"extractor {ecfg!r}"
-                if key not in built:
-                    built[key] = build_extractor(ecfg, cfg, f"categories.{cat}.extractor")
-                self.extractors[cat] = built[key]
-            if cat not in self.generators:
-                gcfg = cfg.generator_for(cat)
-                key = f"generator {gcfg!r}"
-                if key not in built:
-                    built[key] = build_generator(gcfg, cfg, f"categories.{cat}.generator")
-                self.generators[cat] = built[key]
+            for kind, blocks, block_config, build in kinds:
+                if cat not in blocks:
+                    bcfg = block_config(cat)
+                    key = f"{kind} {bcfg!r}"
+                    if key not in built:
+                        built[key] = build(bcfg, cfg, f"categories.{cat}.{kind}")
+                    blocks[cat] = built[key]
 
     def replace(self, frame, out, detections, rng, clock=None):
         by_category: dict[str, list[Detection]] = defaultdict(list)

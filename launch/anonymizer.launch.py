@@ -17,18 +17,9 @@ ros2 launch inspire_ros anonymizer.launch.py params_file:=/path/to/my_params.yam
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import LifecycleNode
-from launch_ros.substitutions import FindPackageShare
+from launch.substitutions import LaunchConfiguration
 
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
-
-
-def _flag(context, name: str) -> bool:
-    value = LaunchConfiguration(name).perform(context).strip().lower()
-    if value not in _TRUE + _FALSE:
-        raise ValueError(f"launch argument '{name}': {value!r} is not true or false")
-    return value in _TRUE
+from inspire_ros.ros.launch_common import anonymizer_node, node_arguments
 
 
 def _node(context):
@@ -36,26 +27,7 @@ def _node(context):
     output = LaunchConfiguration("output").perform(context)
     if output:  # only when given: the default output follows the input (and its transport)
         remappings.append(("image_raw/anonymized", output))
-    return [
-        LifecycleNode(
-            package="inspire_ros",
-            executable="anonymizer_node",
-            name="anonymizer",
-            namespace=LaunchConfiguration("namespace"),
-            parameters=[
-                LaunchConfiguration("params_file"),
-                {
-                    "config_file": LaunchConfiguration("config_file"),
-                    "use_sim_time": _flag(context, "use_sim_time"),
-                    "autostart": False,  # launch owns the lifecycle (below)
-                },
-            ],
-            remappings=remappings,
-            ros_arguments=["--log-level", LaunchConfiguration("log_level")],
-            autostart=_flag(context, "autostart"),
-            output="screen",
-        )
-    ]
+    return [anonymizer_node(context, LaunchConfiguration("namespace"), remappings)]
 
 
 def generate_launch_description():
@@ -72,23 +44,7 @@ def generate_launch_description():
                 default_value="",
                 description="anonymized raw image topic (empty: <image>/anonymized, image_transport style)",
             ),
-            DeclareLaunchArgument(
-                "params_file",
-                default_value=PathJoinSubstitution([FindPackageShare("inspire_ros"), "config", "anonymizer_node.yaml"]),
-                description="ROS parameters of the node",
-            ),
-            DeclareLaunchArgument(
-                "config_file", default_value="", description="anonymizer config (empty: config/default.yaml)"
-            ),
-            DeclareLaunchArgument(
-                "autostart",
-                default_value="true",
-                description="launch configures and activates the node (false: leave it to a lifecycle manager)",
-            ),
-            DeclareLaunchArgument(
-                "use_sim_time", default_value="false", description="use /clock (bag playback, simulation)"
-            ),
-            DeclareLaunchArgument("log_level", default_value="info", description="debug | info | warn | error | fatal"),
+            *node_arguments("the node"),
             OpaqueFunction(function=_node),
         ]
     )

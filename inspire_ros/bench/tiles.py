@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from .. import config as config_mod
-from ..boxes import iou_matrix
+from ..boxes import box_mask, iou_matrix
 from ..datasets import pets09_gt, video_frames_at
 from ..detect import build_detector
 from ..paths import pets09_video, shared_dir
@@ -69,9 +69,7 @@ def recall(frames, gts, detector) -> tuple[float, float, float]:
         t = time.perf_counter()
         dets = [d.box for d in detector.detect(frame) if d.category == "person"]
         spent += time.perf_counter() - t
-        union = np.zeros(frame.shape[:2], bool)
-        for b in dets:
-            union[b.y0 : b.y1, b.x0 : b.x1] = True
+        union = box_mask(frame.shape, dets)
         for g in gt:
             total += 1
             region = union[max(g.y0, 0) : g.y1, max(g.x0, 0) : g.x1]

@@ -6,6 +6,8 @@ return these constants and let errors propagate.
 
 from __future__ import annotations
 
+import sys
+
 from ..errors import BagError, ConfigError, EvalError, InspireError, MediaError, ModelError
 
 EXIT_OK = 0
@@ -31,3 +33,14 @@ def exit_code(error: InspireError) -> int:
         if klass in EXIT_CODES:
             return EXIT_CODES[klass]
     return EXIT_ERROR
+
+
+def counts_at_least_one(args, *names: str) -> bool:
+    """Whether the optional counts `names` (argparse dests: pets_frames) are unset or at least 1;
+    False after saying which one is not (the command then returns EXIT_USAGE)."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            print(f"inspire: error: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
+            return False
+    return True

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import EXIT_OK, EXIT_USAGE
+from . import EXIT_OK, EXIT_USAGE, counts_at_least_one
 
 
 def add_parser(sub) -> None:
@@ -44,11 +44,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..eval.coverage import evaluate, tables, write_json
 
-    if args.pets_frames is not None and args.pets_frames < 1:
-        print("inspire: error: --pets-frames must be at least 1", file=sys.stderr)
-        return EXIT_USAGE
-    if args.camvid_frames is not None and args.camvid_frames < 1:
-        print("inspire: error: --camvid-frames must be at least 1", file=sys.stderr)
+    if not counts_at_least_one(args, "pets_frames", "camvid_frames"):
         return EXIT_USAGE
     started = time.perf_counter()
     report = evaluate(

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import EXIT_OK, EXIT_USAGE
+from . import EXIT_OK, EXIT_USAGE, counts_at_least_one
 
 COMMAND = "eval-scene"
 
@@ -64,11 +64,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..eval.scene import markdown_table, run_scene_eval, targets_table
 
-    for key in ("frames", "train_frames"):
-        value = getattr(args, key)
-        if value is not None and value < 1:
-            print(f"inspire: error: --{key.replace('_', '-')} must be at least 1", file=sys.stderr)
-            return EXIT_USAGE
+    if not counts_at_least_one(args, "frames", "train_frames"):
+        return EXIT_USAGE
     if any(b < 0 for b in args.noise):
         print("inspire: error: --noise scales must be >= 0", file=sys.stderr)
         return EXIT_USAGE

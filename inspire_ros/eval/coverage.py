@@ -34,8 +34,18 @@ import numpy as np
 
 from .. import __version__
 from .. import config as config_mod
-from ..datasets import GtInstance, camvid_instances, crop, pets09_gt, pets09_split, require
-from ..paths import default_config_path, shared_dir
+from ..datasets import (
+    GtInstance,
+    camvid_images,
+    camvid_instances,
+    camvid_label_path,
+    camvid_root,
+    crop,
+    pets09_gt,
+    pets09_split,
+    require,
+)
+from ..paths import default_config_path, pets09_video, shared_dir
 from ..pipeline import Anonymizer
 from ..sequence import Stream, detect_all, stream_salt
 from ..types import Instance
@@ -168,7 +178,7 @@ class Sequence:
 
 
 def pets09_sequence(shared: Path, frames: int | None = None) -> Sequence:
-    video = require(shared / "data" / "pets09_s2l1" / "vtest.avi", "PETS09 video")
+    video = require(pets09_video(shared), "PETS09 video")
     n = PETS09_FRAMES if frames is None else frames
     if not 1 <= n <= PETS09_FRAMES:
         raise EvalError(f"--pets-frames must be in [1, {PETS09_FRAMES}] (the video's frames), got {n}")
@@ -190,18 +200,15 @@ def pets09_sequence(shared: Path, frames: int | None = None) -> Sequence:
 
 def camvid_sequences(shared: Path, limit: int | None = None) -> list[Sequence]:
     """The val and test splits, each one sequence per name prefix (0016E5, 0001TP), sorted by name."""
-    root = require(shared / "data" / "camvid", "CamVid data folder")
+    root = camvid_root(shared)
     out = []
     for split in CAMVID_SPLITS:
-        images = sorted(require(root / split / "images", f"CamVid {split} images").glob("*.jpg"))
-        if not images:
-            raise EvalError(f"no CamVid images in {root / split / 'images'}: the shared data is incomplete")
         by_sequence: dict[str, list[Path]] = {}
-        for p in images:
+        for p in camvid_images(root, split):
             by_sequence.setdefault(p.stem.split("_")[0], []).append(p)
         for seq, paths in by_sequence.items():
             paths = paths[:limit]
-            labels = [require(root / split / "labels" / f"{p.stem}.png", "CamVid label") for p in paths]
+            labels = [camvid_label_path(p) for p in paths]
             out.append(
                 Sequence(
                     f"camvid/{split}/{seq}",

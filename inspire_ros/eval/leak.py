@@ -11,19 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..boxes import union_mask
+from ..boxes import box_mask, union_mask
 from ..datasets import GtInstance
 from ..types import Instance
 
 LEAK_THRESHOLD = 0.2
-
-
-def replaced_boxes(shape: tuple[int, ...], instances: list[Instance]) -> np.ndarray:
-    union = np.zeros(shape[:2], bool)
-    for inst in instances:
-        b = inst.box
-        union[b.y0 : b.y1, b.x0 : b.x1] = True
-    return union
 
 
 def unreplaced_fractions(shape: tuple[int, ...], gt: list[GtInstance], instances: list[Instance]) -> list[float]:
@@ -36,7 +28,7 @@ def unreplaced_fractions(shape: tuple[int, ...], gt: list[GtInstance], instances
             pixels = union_mask(shape, instances) if pixels is None else pixels
             covered, region = pixels[b.y0 : b.y1, b.x0 : b.x1], g.mask
         else:
-            boxes = replaced_boxes(shape, instances) if boxes is None else boxes
+            boxes = box_mask(shape, [i.box for i in instances]) if boxes is None else boxes
             covered, region = boxes[b.y0 : b.y1, b.x0 : b.x1], np.ones((b.height, b.width), bool)
         area = int(region.sum())
         out.append(1.0 - float((covered & region).sum()) / area if area else 0.0)

@@ -41,20 +41,24 @@ def _pyplot():
     return plt
 
 
-def _fmt(v, key: str = "") -> str:
+# Decimals of a figure in a table cell, by its key (any other: 3).
+DECIMALS = {"frechet_mnv2": 1}
+
+
+def cell(v, key: str = "", decimals: dict[str, int] = DECIMALS) -> str:
+    """A figure as a markdown table cell: – for None, text as it is, a number with
+    `decimals[key]` decimals (3 for a key not listed)."""
     if v is None:
         return "–"
     if isinstance(v, str):
         return v
-    if key == "frechet_mnv2":
-        return f"{v:.1f}"
-    return f"{v:.3f}"
+    return f"{v:.{decimals.get(key, 3)}f}"
 
 
 def markdown_table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(t for _, t in HEADLINE_COLUMNS) + " |", "|" + "---|" * len(HEADLINE_COLUMNS)]
     for r in rows:
-        lines.append("| " + " | ".join(_fmt(r.get(k), k) for k, _ in HEADLINE_COLUMNS) + " |")
+        lines.append("| " + " | ".join(cell(r.get(k), k) for k, _ in HEADLINE_COLUMNS) + " |")
     return "\n".join(lines)
 
 
@@ -73,8 +77,8 @@ def markdown(report: dict, plots: list[str]) -> str:
         f"({s['pets09_gallery_identities']} identities) from other frames.",
         f"Pipeline detector: {p['model']} at {p['input_size']}; judge: {j['model']} at {j['input_size']} "
         f"(score >= {j['score_threshold']}, IoU >= {j['iou_threshold']}).",
-        f"Attacker rank-1 on un-anonymized PETS09 queries: {_fmt(ref['reid_pets09_rank1_unanonymized'])} "
-        f"(chance {_fmt(ref['reid_pets09_rank1_chance'])}).",
+        f"Attacker rank-1 on un-anonymized PETS09 queries: {cell(ref['reid_pets09_rank1_unanonymized'])} "
+        f"(chance {cell(ref['reid_pets09_rank1_chance'])}).",
         "",
         markdown_table(report["headline"]),
         "",
@@ -93,7 +97,7 @@ def markdown(report: dict, plots: list[str]) -> str:
     for name, m in report["methods"].items():
         for ds, d in m["per_dataset"].items():
             cells = [d["strongest_rank1"], d["leak_rate"], d["map50"], d["count_accuracy"], d["ssim_outside"]]
-            lines.append(f"| {name} | {ds} | " + " | ".join(_fmt(v) for v in [*cells, d["product"]]) + " |")
+            lines.append(f"| {name} | {ds} | " + " | ".join(cell(v) for v in [*cells, d["product"]]) + " |")
     inverted = {n: m["privacy"]["inversion"] for n, m in report["methods"].items() if "inversion" in m["privacy"]}
     if inverted:
         lines += [
@@ -105,7 +109,7 @@ def markdown(report: dict, plots: list[str]) -> str:
         ]
         for n, v in inverted.items():
             cells = [v["psnr_anonymized"], v["psnr_inverted"], v["rank1_person_anonymized"], v["rank1_person_inverted"]]
-            lines.append(f"| {n} | " + " | ".join(_fmt(c) for c in cells) + " |")
+            lines.append(f"| {n} | " + " | ".join(cell(c) for c in cells) + " |")
     lines += ["", "## Plots", ""] + [f"![{Path(f).stem}]({f})" for f in plots] + [""]
     return "\n".join(lines)
 

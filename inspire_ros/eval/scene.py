@@ -48,6 +48,7 @@ from ..replace import scene_categories
 from ..svia.classes import CAMVID_CLASSES, confusion, miou
 from ..types import Detection
 from . import EvalError, quality, reid
+from .report import DECIMALS, cell
 from .utility import UtilityAccumulator
 
 log = logging.getLogger(__name__)
@@ -746,18 +747,13 @@ def _grid_image(grid: dict[str, list[np.ndarray]], row_names: list[str]) -> np.n
     return canvas
 
 
+_DECIMALS = {**DECIMALS, "kernel_mnv2": 4}
+
+
 def _fmt(v, key: str = "") -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
+    if isinstance(v, bool):  # a target
         return "met" if v else "NOT met"
-    if key == "frechet_mnv2":
-        return f"{v:.1f}"
-    if key == "kernel_mnv2":
-        return f"{v:.4f}"
-    return f"{v:.3f}"
+    return cell(v, key, _DECIMALS)
 
 
 def markdown_table(rows: list[dict]) -> str:

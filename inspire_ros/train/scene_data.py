@@ -1,7 +1,7 @@
 """Whole CamVid frames with their label maps at SVIA's working resolution, and the training
 samples of the three SVIA blocks built from them.
 
-CamVid (SegNet layout): <root>/<split>/images/*.jpg + <root>/<split>/labels/*.png, 8-bit
+CamVid as inspire_ros.datasets reads it (SegNet layout: <root>/<split>/images + labels), 8-bit
 labels 0..10 and 11 unlabelled. File names are <sequence>_<frame>.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..datasets import camvid_images, read_camvid
 from ..svia.classes import CATEGORIES, CATEGORY_NAMES, PAPER_CATEGORIES
 from ..svia.noise import laplace_noise
 
@@ -33,16 +34,9 @@ class SceneFrames:
 
 def load_camvid(root: Path, split: str, size: tuple[int, int]) -> SceneFrames:
     """Frames resized to `size` (width, height): images by area, labels by nearest."""
-    images_dir, labels_dir = root / split / "images", root / split / "labels"
-    files = sorted(images_dir.glob("*.jpg")) + sorted(images_dir.glob("*.png"))
-    if not files:
-        raise FileNotFoundError(f"no CamVid frames in {images_dir}")
     images, labels, names = [], [], []
-    for f in files:
-        image = cv2.imread(str(f), cv2.IMREAD_COLOR)
-        label = cv2.imread(str(labels_dir / f"{f.stem}.png"), cv2.IMREAD_GRAYSCALE)
-        if image is None or label is None:
-            raise FileNotFoundError(f"cannot read {f} or its label in {labels_dir}")
+    for f in camvid_images(root, split):
+        image, label = read_camvid(f)
         images.append(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
         labels.append(cv2.resize(label, size, interpolation=cv2.INTER_NEAREST))
         names.append(f.stem)

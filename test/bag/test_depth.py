@@ -16,28 +16,12 @@ from inspire_ros.bench.camera_bags import (
     IMAGE_TOPIC,
     IMU_TOPIC,
     BagSpec,
-    write_camera_bag,
 )
 from inspire_ros.io import encodings
 from inspire_ros.io.image_msgs import raw_image
 from inspire_ros.pipeline import Anonymizer
 
 from support.bags import QUIET, by_topic, image_messages
-
-
-@pytest.fixture(scope="module")
-def bag_frames(vtest_frames, camvid_frames) -> list[np.ndarray]:
-    return [vtest_frames[1], vtest_frames[2], camvid_frames[0]]
-
-
-@pytest.fixture
-def make_bag(tmp_path, bag_frames):
-    (tmp_path / "in").mkdir()
-
-    def make(spec: BagSpec):
-        return write_camera_bag(tmp_path / "in" / "camera", bag_frames, spec)
-
-    return make
 
 
 def anonymizer(default_cfg, **depth) -> Anonymizer:

@@ -20,7 +20,6 @@ from inspire_ros.bench.camera_bags import (
     IMU_TOPIC,
     INFO_TOPIC,
     BagSpec,
-    write_camera_bag,
 )
 from inspire_ros.io import encodings
 from inspire_ros.io.image_msgs import raw_image
@@ -30,25 +29,8 @@ from support.bags import QUIET, by_topic, image_messages
 
 
 @pytest.fixture(scope="module")
-def bag_frames(vtest_frames, camvid_frames) -> list[np.ndarray]:
-    """Two PETS frames (pedestrians, parked cars) and a CamVid frame (cars)."""
-    return [vtest_frames[1], vtest_frames[2], camvid_frames[0]]
-
-
-@pytest.fixture(scope="module")
 def anonymizer(shared, default_cfg) -> Anonymizer:
     return Anonymizer(default_cfg.replace(seed=0))
-
-
-@pytest.fixture
-def make_bag(tmp_path, bag_frames):
-    (tmp_path / "in").mkdir()
-
-    def make(spec: BagSpec, name: str | None = None) -> Path:
-        name = name or ("camera.bag" if spec.kind == "rosbag1" else "camera")
-        return write_camera_bag(tmp_path / "in" / name, bag_frames, spec)
-
-    return make
 
 
 class Broken:

@@ -1,6 +1,7 @@
 """The launch files, checked without `launch` (not installable here): they parse, and every
-package, executable, params file, parameter, launch argument and remapping they name exists;
-run against a stand-in for `launch` (below), they give the node the topics a user expects."""
+package, executable, params file, parameter, launch argument and remapping they name (they or
+the package's launch helpers they import) exists; run against a stand-in for `launch` (below),
+they give the node the topics a user expects."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from inspire_ros.ros import topics
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
+# The package's module the launch files share (itself imports only launch and launch_ros).
+LAUNCH_HELPERS = {"inspire_ros.ros.launch_common"}
 NODE_ACTIONS = {"Node", "LifecycleNode"}
 ROS_PARAMS = {"use_sim_time"}  # declared by every rclpy node, not in the node's table
 LIFECYCLE_ARGS = {"autostart", "use_sim_time", "log_level"}
@@ -51,6 +54,16 @@ def _calls(tree: ast.AST, names: set[str]) -> list[ast.Call]:
     ]
 
 
+def _tree(path: Path) -> ast.Module:
+    """The launch file's syntax tree with those of the package helpers it imports."""
+    tree = ast.parse(path.read_text(), str(path))
+    helpers = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module in LAUNCH_HELPERS}
+    for module in sorted(helpers):
+        helper = ROOT / (module.replace(".", "/") + ".py")
+        tree.body += ast.parse(helper.read_text(), str(helper)).body
+    return tree
+
+
 def _kw(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
@@ -80,15 +93,15 @@ def test_there_are_launch_files_for_one_and_several_cameras():
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
 def test_launch_file_names_only_things_that_exist(path):
-    tree = ast.parse(path.read_text(), str(path))
+    tree = _tree(path)
     assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in tree.body)
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            assert node.module.split(".")[0] in ("launch", "launch_ros"), node.module
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            assert node.module.split(".")[0] in ("launch", "launch_ros") or node.module in LAUNCH_HELPERS, node.module
 
     declared_args = {c.args[0].value for c in _calls(tree, {"DeclareLaunchArgument"})}
-    # LaunchConfiguration("x"), and helpers reading one by name: _flag(context, "x")
-    calls = _calls(tree, {"LaunchConfiguration", "_flag", "_relative"})
+    # LaunchConfiguration("x"), and helpers reading one by name: flag(context, "x")
+    calls = _calls(tree, {"LaunchConfiguration", "flag", "_relative"})
     used_args = {a.value for c in calls for a in c.args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
     assert used_args >= LIFECYCLE_ARGS | {"params_file", "config_file", "image"}
     assert used_args <= declared_args, f"undeclared launch arguments: {used_args - declared_args}"
@@ -188,8 +201,11 @@ def _fake_launch() -> dict[str, types.ModuleType]:
 def _launched_nodes(path: Path, args: dict[str, str]) -> list[dict]:
     """The nodes `path` launches with launch arguments `args` (the others at their defaults):
     package, executable, namespace, remappings as (from, to) strings."""
-    saved = {name: sys.modules.get(name) for name in _fake_launch()}
+    # The helpers are imported afresh, against the stand-in, and dropped again after.
+    saved = {name: sys.modules.get(name) for name in (*_fake_launch(), *LAUNCH_HELPERS)}
     sys.modules.update(_fake_launch())
+    for name in LAUNCH_HELPERS:
+        sys.modules.pop(name, None)
     try:
         spec = importlib.util.spec_from_file_location(f"_launch_{path.stem.replace('.', '_')}", path)
         module = importlib.util.module_from_spec(spec)
@@ -363,7 +379,7 @@ def _overrides(node: dict) -> dict:
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
 def test_lifecycle_sim_time_and_log_level_arguments_with_their_defaults(path):
-    tree = ast.parse(path.read_text(), str(path))
+    tree = _tree(path)
     declared = {c.args[0].value for c in _calls(tree, {"DeclareLaunchArgument"})}
     assert declared >= LIFECYCLE_ARGS
     for node in _launched_nodes(path, {}):

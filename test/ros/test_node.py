@@ -14,6 +14,7 @@ from inspire_ros.io.image_msgs import raw_image
 from inspire_ros_msgs.msg import InstanceArray
 
 from support import read_video_frames
+from support.nodes import active
 
 pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
@@ -30,12 +31,8 @@ def frames():
 @pytest.fixture(scope="module")
 def node(tmp_path_factory, ros_client):
     proc = NodeProcess({"cameras": [RAW, JPEG, AUTO]}, tmp_path_factory.mktemp("node_io"), NODE)
-    try:
-        proc.wait_log("active:")
+    with active(proc):
         yield proc
-    finally:
-        code = proc.stop()
-        assert code == 0, proc.log()
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from inspire_ros.bench.harness import NodeProcess, Received, image_msg, stamp_ns
 from inspire_ros.paths import config_dir
 
 from support import read_video_frames
+from support.nodes import active
 
 pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
@@ -45,11 +46,8 @@ def node(tmp_path_factory, ros_client):
         },
     }
     proc = NodeProcess(params, tmp_path_factory.mktemp("node_conventions"), NODE)
-    try:
-        proc.wait_log("active:")
+    with active(proc):
         yield proc
-    finally:
-        assert proc.stop() == 0, proc.log()
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from sensor_msgs.msg import Image
 from inspire_ros.bench.harness import NodeProcess, image_msg, ros_env, stamp_ns, status_values
 
 from support import SHARED, TEST_DIR, read_video_frames
+from support.nodes import active
 
 NODE = "anonymizer_faults"
 CAM = "faulty/image_raw"
@@ -42,11 +43,8 @@ def flaky_node(shared, tmp_path_factory, ros_client):
         )
     )
     proc = NodeProcess({"cameras": [CAM], "config_file": str(cfg)}, work, NODE, env=_env_with_test_plugins(work))
-    try:
-        proc.wait_log("active:")
+    with active(proc):
         yield proc
-    finally:
-        assert proc.stop() == 0, proc.log()
 
 
 def test_failed_frames_are_blanked_or_dropped_never_passed_through(ros_client, flaky_node):
@@ -152,8 +150,7 @@ def test_frames_the_node_cannot_fully_read_are_blanked_and_counted(tmp_path, ros
     proc = NodeProcess(
         {"cameras": [cam], "input_types": ["raw"], "method": "fill", "max_frame_pixels": 400_000}, tmp_path, "strict"
     )
-    try:
-        proc.wait_log("active:")
+    with active(proc):
         pub = ros_client.publisher(Image, cam, reliable=True)
         out = ros_client.subscribe(Image, f"{cam}/anonymized")
         diag = ros_client.diagnostics()
@@ -191,8 +188,6 @@ def test_frames_the_node_cannot_fully_read_are_blanked_and_counted(tmp_path, ros
         (answer,) = out.messages()
         assert any(answer.data) and bytes(answer.data) != big.tobytes()
         assert "larger than max_frame_pixels" in proc.log() and "does not look like mono8" in proc.log()
-    finally:
-        assert proc.stop() == 0, proc.log()
 
 
 def _bomb() -> str:

@@ -16,6 +16,7 @@ from sensor_msgs.msg import Image
 from inspire_ros.bench.harness import NodeProcess, image_msg, stamp_ns, status_values
 
 from support import read_video_frames
+from support.nodes import active
 
 pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
@@ -54,8 +55,7 @@ def _wait_idle(diag, quiet: float, timeout: float) -> dict[str, int]:
 def test_overload_drops_stale_frames_without_queueing(tmp_path, ros_client):
     params = {"cameras": [CAM], "input_types": ["raw"], "diagnostics_period": DIAG_PERIOD}
     proc = NodeProcess(params, tmp_path, "anonymizer_overload")
-    try:
-        proc.wait_log("active:")
+    with active(proc):
         frames = read_video_frames(list(range(0, 60, 4)))  # pedestrians in every one
         msgs = [image_msg(f, "bgr8") for f in frames]
         pub = ros_client.publisher(Image, CAM, reliable=True)
@@ -134,5 +134,3 @@ def test_overload_drops_stale_frames_without_queueing(tmp_path, ros_client):
 
         # Memory flat: a queue of the 768x576 frames would grow by hundreds of MB.
         assert rss_peak - rss_before < 60, (rss_before, rss_peak)
-    finally:
-        assert proc.stop() == 0, proc.log()

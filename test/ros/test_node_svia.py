@@ -13,6 +13,7 @@ from inspire_ros.bench.harness import NodeProcess, image_msg, stamp_ns
 from inspire_ros_msgs.msg import InstanceArray
 
 from support import CAMVID
+from support.nodes import active
 
 pytestmark = pytest.mark.usefixtures("shared")  # real data or the default detector from the shared folder
 
@@ -22,11 +23,8 @@ TOPIC = "svia_cam/image_raw"
 @pytest.fixture(scope="module")
 def node(tmp_path_factory, ros_client):
     proc = NodeProcess({"cameras": [TOPIC], "method": "hybrid", "seed": 0}, tmp_path_factory.mktemp("svia"), "svia")
-    try:
-        proc.wait_log("active:")
+    with active(proc):
         yield proc
-    finally:
-        assert proc.stop() == 0, proc.log()
 
 
 def test_hybrid_frames_come_back_with_scene_and_instances_replaced_and_the_rest_untouched(node, ros_client):

@@ -16,6 +16,7 @@ from inspire_ros.bench.harness import NodeProcess, compressed_msg, image_msg, st
 from inspire_ros_msgs.msg import InstanceArray
 
 from support import read_video_frames
+from support.nodes import active
 
 NS, NODE = "/cam", "anonymizer_remap"
 RAW_IN, JPEG_IN, INFO_IN = "/cam/color/image_raw", "/cam/color/image_raw/compressed", "/cam/color/camera_info"
@@ -37,12 +38,8 @@ def node(shared, tmp_path, ros_client):
     params = {"cameras": ["image_raw", "color/image_raw/compressed"], "input_types": ["raw", "compressed"]}
     params["method"] = "fill"
     proc = _start(tmp_path, NODE, params, ["-r", f"__ns:={NS}", "-r", "image_raw:=color/image_raw"])
-    try:
-        proc.wait_log("active:")
+    with active(proc):
         yield proc
-    finally:
-        code = proc.stop()
-        assert code == 0, proc.log()
 
 
 def _node_topics(client, kind: str) -> set[str]:
