@@ -38,15 +38,13 @@ def run(args) -> int:
     if args.train_command in ("unet", "generator"):
         from ..train import gan, unet
 
-        common = {"steps": args.steps, "minutes": args.minutes, "batch": args.batch, "resume": args.resume,
-                  "force": args.force, "threads": args.threads, "eval_every": args.eval_every}  # fmt: skip
+        run = _run_options(args)
+        extra = {"widths": tuple(args.widths)} if args.widths else {}
         if args.train_command == "unet":
-            extra = {"widths": tuple(args.widths)} if args.widths else {}
-            summary = unet.train(Path(args.data), Path(args.out), stem=args.stem, **extra, **common)
+            summary = unet.train(Path(args.data), Path(args.out), run, stem=args.stem, **extra)
         else:
-            extra = {"widths": tuple(args.widths)} if args.widths else {}
-            summary = gan.train([Path(d) for d in args.data], Path(args.out), augment=not args.no_augment,
-                                l1=args.l1, init=Path(args.init) if args.init else None, **extra, **common)  # fmt: skip
+            summary = gan.train([Path(d) for d in args.data], Path(args.out), run, augment=not args.no_augment,
+                                l1=args.l1, init=Path(args.init) if args.init else None, **extra)  # fmt: skip
         last = summary["history"][-1] if summary["history"] else {}
         print(f"inspire: {args.train_command} at step {summary['steps']} in {args.out}: {json.dumps(last)}")
         return 0
@@ -55,8 +53,7 @@ def run(args) -> int:
 
         root = Path(args.root) if args.root else shared_dir() / "data" / "camvid"
         summary = scene.train(
-            args.train_command, root, Path(args.out), steps=args.steps, minutes=args.minutes, batch=args.batch,
-            resume=args.resume, force=args.force, threads=args.threads, lr=args.lr,
+            args.train_command, root, Path(args.out), _run_options(args), lr=args.lr,
             balance=getattr(args, "balance", 1.0), init=Path(args.init) if args.init else None,
         )  # fmt: skip
         last = summary["history"][-1] if summary["history"] else {}
@@ -78,6 +75,15 @@ def run(args) -> int:
     sha = export(args.kind, weights, out, manifest=manifest)
     print(f"inspire: exported {weights} -> {out} (sha256 {sha})")
     return 0
+
+
+def _run_options(args):
+    from ..train.loop import RunOptions
+
+    return RunOptions(
+        steps=args.steps, minutes=args.minutes, batch=args.batch, resume=args.resume, force=args.force,
+        eval_every=getattr(args, "eval_every", 200), threads=args.threads,
+    )  # fmt: skip
 
 
 def _history(weights: Path) -> dict:

@@ -26,7 +26,7 @@ import torch
 from tqdm import tqdm
 
 from ..config import EdgeConfig
-from .loop import Batches, Budget, prepare_out, save_checkpoint
+from .loop import Batches, Budget, RunOptions, begin, save_checkpoint
 from .models import Generator, PatchDiscriminator, count_parameters
 
 # Instances cropped at a larger size must be at least half that size in the frame: above it
@@ -120,19 +120,15 @@ def _sets(data_dirs: list[Path], split: str, batch: int, seed: int, augment: boo
     return out
 
 
+DEFAULT_RUN = RunOptions(steps=20000, batch=16, eval_every=500)
+
+
 def train(
     data_dirs: list[Path],
     out: Path,
-    steps: int = 20000,
-    minutes: float | None = None,
-    batch: int = 16,
+    run: RunOptions = DEFAULT_RUN,
     l1: float = 50.0,
     mode_seeking: float = 1.0,
-    resume: bool = False,
-    force: bool = False,
-    eval_every: int = 500,
-    seed: int = 0,
-    threads: int = 2,
     widths: tuple[int, ...] = Generator.WIDTHS,
     augment: bool = True,
     edges: EdgeConfig | None = None,
@@ -141,13 +137,12 @@ def train(
     """`data_dirs`: one folder per crop size (smallest first), each with train/val(/test).npz
     from `inspire train dataset --size S`."""
     data_dirs = [Path(d) for d in data_dirs]
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    state = prepare_out(out, resume, force)
+    state = begin(run, out)
+    batch, seed = run.batch, run.seed
     edges = edges or EdgeConfig()
     train_sets = _sets(data_dirs, "train", batch, seed, augment, edges)
     val_sets = _sets(data_dirs, "val", batch, seed, False, edges)
-    judge = Judge(threads)
+    judge = Judge(run.threads)
     g, d = Generator(widths=tuple(widths)), PatchDiscriminator()
     (out / "arch.json").write_text(json.dumps({"widths": list(widths), "latent_dim": g.latent_dim}))
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -168,8 +163,8 @@ def train(
         step, history, best = state["step"], state["history"], state.get("best", float("inf"))
         for s, rng_state in zip(train_sets, state["rng"], strict=True):
             s.rng.bit_generator.state = rng_state
-    budget = Budget(steps, minutes, step)
-    bar = tqdm(total=steps, initial=step, unit="step", desc=f"generator ({count_parameters(g) / 1e6:.2f}M params)")
+    budget = Budget(run.steps, run.minutes, step)
+    bar = tqdm(total=run.steps, initial=step, unit="step", desc=f"generator ({count_parameters(g) / 1e6:.2f}M params)")
     started = time.time()
     while budget.more():
         b = train_sets[step % len(train_sets)].sample()
@@ -197,7 +192,7 @@ def train(
         bar.update()
         losses = {"d": d_loss, "adv": adv, "l1": rec, "ms": ms}
         bar.set_postfix({k: f"{v.item():.3f}" for k, v in losses.items()})
-        if step % eval_every == 0 or not budget.more():
+        if step % run.eval_every == 0 or not budget.more():
             metrics = evaluate(g, val_sets, judge)
             history.append({"step": step, "train_masked_l1": rec.item(), **metrics})
             score = metrics.get("frechet", metrics["masked_l1"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -111,14 +112,27 @@ def prepare_out(out: Path, resume: bool, force: bool) -> dict | None:
     return None
 
 
-def start(
-    data_dir: Path, out: Path, batch: int, resume: bool, force: bool, seed: int, threads: int
-) -> tuple[dict | None, Batches, Batches]:
-    """Common start of both trainers: threads, seeds, the checkpoint to resume, the data."""
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    state = prepare_out(out, resume, force)
-    return state, Batches(data_dir / "train.npz", batch, seed), Batches(data_dir / "val.npz", batch, seed)
+@dataclass(frozen=True)
+class RunOptions:
+    """How a training run goes, the same for every trainer (the CLI's common flags): stop at
+    `steps` or after `minutes`, validate every `eval_every` steps, continue the checkpoint in
+    the output folder (`resume`) or replace it (`force`)."""
+
+    steps: int
+    minutes: float | None = None
+    batch: int = 16
+    resume: bool = False
+    force: bool = False
+    eval_every: int = 500
+    seed: int = 0
+    threads: int = 2
+
+
+def begin(run: RunOptions, out: Path) -> dict | None:
+    """Common start of every trainer: threads, seeds, the checkpoint to resume (or None)."""
+    torch.set_num_threads(run.threads)
+    torch.manual_seed(run.seed)
+    return prepare_out(out, run.resume, run.force)
 
 
 class Budget:

@@ -23,7 +23,7 @@ from torch.nn import functional as F  # noqa: N812
 from tqdm import tqdm
 
 from ..svia.classes import CATEGORY_NAMES, UNLABELLED, confusion, miou
-from .loop import Budget, prepare_out, save_checkpoint
+from .loop import Budget, RunOptions, begin, save_checkpoint
 from .models import count_parameters
 from .scene_data import SceneFrames, augment, harmonize_sample, inpaint_sample, load_camvid
 from .scene_models import SceneHarmonizer, SceneInpainter, SceneSegmenter
@@ -137,14 +137,7 @@ def train(
     kind: str,
     root: Path,
     out: Path,
-    steps: int,
-    minutes: float | None = None,
-    batch: int = 8,
-    resume: bool = False,
-    force: bool = False,
-    eval_every: int = 200,
-    seed: int = 0,
-    threads: int = 2,
+    run: RunOptions,
     lr: float = 1e-3,
     balance: float = 1.0,
     init: Path | None = None,
@@ -152,9 +145,8 @@ def train(
 ) -> dict:
     """`balance`: the segmenter's class weighting (see `class_weights`); `init`: weights to start
     from (fine-tuning) instead of random ones."""
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    state = prepare_out(out, resume, force)
+    state = begin(run, out)
+    steps, batch, seed = run.steps, run.batch, run.seed
     train_frames, val_frames = load_camvid(root, "train", SIZE), load_camvid(root, "val", SIZE)
     model = build(kind)
     if init is not None and not state:
@@ -170,7 +162,7 @@ def train(
         sched.load_state_dict(state["sched"])
         step, best, history = state["step"], state["best"], state["history"]
         rng.bit_generator.state = state["rng"]
-    budget = Budget(steps, minutes, step)
+    budget = Budget(steps, run.minutes, step)
     bar = tqdm(total=steps, initial=step, unit="step", desc=f"{kind} ({count_parameters(model) / 1e3:.0f}k params)")
     started = time.time()
     while budget.more():
@@ -183,7 +175,7 @@ def train(
         step = budget.done = step + 1
         bar.update()
         bar.set_postfix(loss=f"{loss.item():.3f}")
-        if step % eval_every == 0 or not budget.more():
+        if step % run.eval_every == 0 or not budget.more():
             metrics = evaluate(kind, model, val_frames)
             history.append(
                 {"step": step, "train_loss": round(loss.item(), 4), **{k: round(v, 4) for k, v in metrics.items()}}

@@ -10,7 +10,7 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 from tqdm import tqdm
 
-from .loop import Batches, Budget, save_checkpoint, start
+from .loop import Batches, Budget, RunOptions, begin, save_checkpoint
 from .models import MaskUNet, count_parameters
 
 
@@ -42,21 +42,19 @@ def evaluate(model: MaskUNet, data: Batches) -> dict[str, float]:
     return out
 
 
+DEFAULT_RUN = RunOptions(steps=3000, batch=32, eval_every=250)
+
+
 def train(
     data_dir: Path,
     out: Path,
-    steps: int = 3000,
-    minutes: float | None = None,
-    batch: int = 32,
-    resume: bool = False,
-    force: bool = False,
-    eval_every: int = 250,
-    seed: int = 0,
-    threads: int = 2,
+    run: RunOptions = DEFAULT_RUN,
     widths: tuple[int, ...] = tuple(MaskUNet.ARCH["widths"]),
     stem: int = MaskUNet.ARCH["stem"],
 ) -> dict:
-    state, train_data, val_data = start(data_dir, out, batch, resume, force, seed, threads)
+    state = begin(run, out)
+    train_data = Batches(data_dir / "train.npz", run.batch, run.seed)
+    val_data = Batches(data_dir / "val.npz", run.batch, run.seed)
     model = MaskUNet(widths, stem)
     (out / "arch.json").write_text(json.dumps({"widths": list(widths), "stem": stem}))
     opt = torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.9, 0.999))
@@ -66,8 +64,8 @@ def train(
         opt.load_state_dict(state["opt"])
         step, best, history = state["step"], state["best"], state["history"]
         train_data.rng.bit_generator.state = state["rng"]
-    budget = Budget(steps, minutes, step)
-    bar = tqdm(total=steps, initial=step, unit="step", desc=f"unet ({count_parameters(model) / 1e3:.0f}k params)")
+    budget = Budget(run.steps, run.minutes, step)
+    bar = tqdm(total=run.steps, initial=step, unit="step", desc=f"unet ({count_parameters(model) / 1e3:.0f}k params)")
     started = time.time()
     while budget.more():
         b = train_data.sample()
@@ -78,7 +76,7 @@ def train(
         step = budget.done = step + 1
         bar.update()
         bar.set_postfix(loss=f"{loss.item():.3f}")
-        if step % eval_every == 0 or not budget.more():
+        if step % run.eval_every == 0 or not budget.more():
             metrics = evaluate(model, val_data)
             score = sum(v for k, v in metrics.items() if k.endswith("_iou"))
             history.append({"step": step, "loss": loss.item(), **metrics})

@@ -10,6 +10,7 @@ from inspire_ros.cli.main import main  # noqa: E402
 from inspire_ros.train import gan, unet  # noqa: E402
 from inspire_ros.train.dataset import build  # noqa: E402
 from inspire_ros.train.export import export  # noqa: E402
+from inspire_ros.train.loop import RunOptions  # noqa: E402
 
 from support import make_camvid_subset, union_mask  # noqa: E402
 
@@ -31,11 +32,11 @@ def tiny_data(tmp_path_factory):
 
 def test_unet_trains_resumes_and_exports(tiny_data, tmp_path, default_cfg, vtest_frames):
     run = tmp_path / "unet"
-    first = unet.train(tiny_data / "64", run, steps=4, batch=8, eval_every=2)
+    first = unet.train(tiny_data / "64", run, RunOptions(steps=4, batch=8, eval_every=2))
     assert first["steps"] == 4 and (run / "checkpoint.pt").exists() and (run / "best.pt").exists()
     with pytest.raises(FileExistsError, match="--resume"):
-        unet.train(tiny_data / "64", run, steps=6)
-    resumed = unet.train(tiny_data / "64", run, steps=6, batch=8, eval_every=2, resume=True)
+        unet.train(tiny_data / "64", run, RunOptions(steps=6))
+    resumed = unet.train(tiny_data / "64", run, RunOptions(steps=6, batch=8, eval_every=2, resume=True))
     assert resumed["steps"] == 6 and [h["step"] for h in resumed["history"]] == [2, 4, 6]
     model = tmp_path / "unet.onnx"
     sha = export("unet", run / "best.pt", model)
@@ -47,7 +48,10 @@ def test_unet_trains_resumes_and_exports(tiny_data, tmp_path, default_cfg, vtest
 def test_generator_trains_at_two_sizes_and_exports_via_cli(tiny_data, tmp_path, default_cfg, vtest_frames):
     run = tmp_path / "gen"
     summary = gan.train(
-        [tiny_data / "64", tiny_data / "128"], run, steps=4, batch=4, eval_every=2, widths=(8, 16, 32, 32, 32)
+        [tiny_data / "64", tiny_data / "128"],
+        run,
+        RunOptions(steps=4, batch=4, eval_every=2),
+        widths=(8, 16, 32, 32, 32),
     )
     last = summary["history"][-1]
     assert last["diversity"] > 0

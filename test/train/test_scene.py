@@ -10,6 +10,7 @@ from inspire_ros.cli.main import main  # noqa: E402
 from inspire_ros.pipeline import Anonymizer  # noqa: E402
 from inspire_ros.train import scene  # noqa: E402
 from inspire_ros.train.export import export  # noqa: E402
+from inspire_ros.train.loop import RunOptions  # noqa: E402
 from inspire_ros.train.scene_data import inpaint_sample, load_camvid  # noqa: E402
 
 from support import CAMVID, union_mask  # noqa: E402
@@ -50,11 +51,13 @@ def test_inpainting_samples_hide_the_region_behind_noise(tiny_camvid):
 @pytest.mark.parametrize("kind", scene.KINDS)
 def test_scene_block_trains_resumes_and_exports(tiny_camvid, tmp_path, kind):
     run = tmp_path / kind
-    first = scene.train(kind, tiny_camvid, run, steps=2, batch=2, eval_every=1, log=lambda _: None)
+    first = scene.train(kind, tiny_camvid, run, RunOptions(steps=2, batch=2, eval_every=1), log=lambda _: None)
     assert first["steps"] == 2 and (run / "best.pt").exists() and (run / "checkpoint.pt").exists()
     with pytest.raises(FileExistsError, match="--resume"):
-        scene.train(kind, tiny_camvid, run, steps=3, batch=2)
-    resumed = scene.train(kind, tiny_camvid, run, steps=3, batch=2, eval_every=1, resume=True, log=lambda _: None)
+        scene.train(kind, tiny_camvid, run, RunOptions(steps=3, batch=2))
+    resumed = scene.train(
+        kind, tiny_camvid, run, RunOptions(steps=3, batch=2, eval_every=1, resume=True), log=lambda _: None
+    )
     assert [h["step"] for h in resumed["history"]] == [1, 2, 3]
     model = tmp_path / f"{kind}.onnx"
     sha = export(kind, run / "best.pt", model)
