@@ -250,7 +250,8 @@ class SviaConfig:
 
 
 def _default_categories() -> dict[str, CategoryConfig]:
-    return {"person": CategoryConfig(), "car": CategoryConfig()}
+    # The shipped generator is fully convolutional: near people and cars are drawn at 128.
+    return {"person": CategoryConfig(large_crop_size=128), "car": CategoryConfig(large_crop_size=128)}
 
 
 @dataclass(frozen=True)

@@ -55,15 +55,12 @@ def test_bad_values_name_the_key(data, key):
     assert f"'{key}'" in str(e.value)
 
 
-def test_large_crop_size_is_one_edit_per_category_in_the_default_yaml(tmp_path):
-    """Switching large crops on in config/default.yaml: `null` -> 128 on each category's line."""
+def test_default_config_generates_large_instances_at_128():
+    """The shipped generator serves both crop sizes: near people and cars (longer box side above
+    128 px) are generated at 128, not upscaled from 64."""
     from inspire_ros.paths import default_config_path
 
-    text = default_config_path().read_text()
-    assert text.count("large_crop_size: null") == 2
-    path = tmp_path / "large.yaml"
-    path.write_text(text.replace("large_crop_size: null", "large_crop_size: 128"))
-    cfg = config_mod.load(path)
+    cfg = config_mod.load(default_config_path())
     for cat in ("person", "car"):
         c = cfg.categories[cat]
         assert (c.crop_size, c.large_crop_size, c.max_upscale) == (64, 128, 2.0)
