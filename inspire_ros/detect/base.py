@@ -42,7 +42,9 @@ def to_detections(
 
 def build_detector(cfg: Config) -> Detector:
     """The configured backend (a built-in name of plugins.BUILTIN or a plug-in, built as
-    `backend(cfg)`), wrapped in sliced inference when `detector.tiles` is enabled."""
+    `backend(cfg)`: a detector reads both the `detector` and the `runtime` sections, so it gets
+    the whole Config where the other blocks get (their block config, Config)), wrapped in
+    sliced inference when `detector.tiles` is enabled."""
     detector = build_plugin(cfg.detector.backend, "detector.backend", Detector, cfg, builtin=BUILTIN["detector"])
     if cfg.detector.tiles.enabled:
         from .sliced import SlicedDetector
