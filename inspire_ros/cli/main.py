@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
             tp.add_argument("--widths", type=int, nargs="+", help="encoder widths (default: the shipped model's)")
             tp.add_argument("--no-augment", action="store_true", help="no zoom/colour augmentation")
             tp.add_argument("--l1", type=float, default=50.0, help="weight of the masked L1 loss")
+            tp.add_argument("--fm", type=float, default=0.0, help="weight of the discriminator feature-matching loss")
             tp.add_argument("--init", help="start from these generator weights (fine-tuning), e.g. a best.pt")
         else:
             tp.add_argument("--data", default=".cache/instances", help="folder with train.npz and val.npz")

@@ -43,8 +43,10 @@ def run(args) -> int:
         if args.train_command == "unet":
             summary = unet.train(Path(args.data), Path(args.out), run, stem=args.stem, **extra)
         else:
-            summary = gan.train([Path(d) for d in args.data], Path(args.out), run, augment=not args.no_augment,
-                                l1=args.l1, init=Path(args.init) if args.init else None, **extra)  # fmt: skip
+            summary = gan.train(
+                [Path(d) for d in args.data], Path(args.out), run, augment=not args.no_augment, l1=args.l1,
+                feature_matching=args.fm, init=Path(args.init) if args.init else None, **extra,
+            )  # fmt: skip
         last = summary["history"][-1] if summary["history"] else {}
         print(f"inspire: {args.train_command} at step {summary['steps']} in {args.out}: {json.dumps(last)}")
         return 0

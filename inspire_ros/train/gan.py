@@ -129,6 +129,7 @@ def train(
     run: RunOptions = DEFAULT_RUN,
     l1: float = 50.0,
     mode_seeking: float = 1.0,
+    feature_matching: float = 0.0,
     widths: tuple[int, ...] = Generator.WIDTHS,
     augment: bool = True,
     edges: EdgeConfig | None = None,
@@ -186,6 +187,14 @@ def train(
         spread = ((fake[:n] - fake[n:]).abs() * m).sum((1, 2, 3)) / (m.sum((1, 2, 3)) * 3).clamp(min=1)
         ms = 1.0 / (spread / (z[:n] - z[n:]).abs().mean(1) + 1e-5).mean()
         g_loss = adv + l1 * rec + mode_seeking * ms
+        if feature_matching:
+            # pix2pixHD: the composite's discriminator features match the real crop's, a softer
+            # target than the pixel L1 (which pulls towards the blurry average instance).
+            with torch.no_grad():
+                want = d.features(cond, real)
+            got = d.features(cond, composite[:n])
+            fm = sum((a - b).abs().mean() for a, b in zip(got, want, strict=True)) / len(want)
+            g_loss = g_loss + feature_matching * fm
         g_loss.backward()
         opt_g.step()
         step = budget.done = step + 1

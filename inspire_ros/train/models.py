@@ -152,6 +152,15 @@ class PatchDiscriminator(nn.Module):
     def forward(self, cond: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([cond, image], 1))
 
+    def features(self, cond: torch.Tensor, image: torch.Tensor) -> list[torch.Tensor]:
+        """The activations after each LeakyReLU (feature matching, pix2pixHD)."""
+        x, out = torch.cat([cond, image], 1), []
+        for layer in self.net:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                out.append(x)
+        return out
+
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
