@@ -6,6 +6,8 @@ import array
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 
 import cv2
@@ -224,3 +226,11 @@ def test_bad_config_files_and_parameters_exit_2_in_one_line(tmp_path, ros_client
         assert time.monotonic() - start < 30
         if one_line:
             assert len(log.strip().splitlines()) == 1 and log.startswith("anonymizer_node: error: "), log
+
+
+def test_a_hung_shutdown_ends_the_process_with_the_threads_printed():
+    """The shutdown watchdog's way out: the threads' stacks on stderr, then the exit code."""
+    code = "from inspire_ros.ros.node import _exit_after_hung_shutdown; _exit_after_hung_shutdown(0)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert "cleanup did not finish within 5 s" in done.stderr and "Current thread" in done.stderr
