@@ -203,7 +203,8 @@ def pets09_split(gt: dict[int, list[GtInstance]], query_step: int, query_limit: 
     `gallery_step`-th of the rest)."""
     annotated = sorted(gt)
     query = annotated[::query_step][:query_limit]
-    rest = [f for f in annotated if f not in set(query)]
+    queried = set(query)
+    rest = [f for f in annotated if f not in queried]
     return query, rest[::gallery_step]
 
 
@@ -213,10 +214,11 @@ def pets09_samples(
     video = require(pets09_video(shared), "PETS09 video")
     gt = pets09_gt(shared)
     query, gallery_frames = pets09_split(gt, query_step, query_limit, gallery_step)
+    in_gallery = set(gallery_frames)
     samples, gallery = [], Gallery([], [], [])
     for i, frame in video_frames_at(video, [f - 1 for f in (*query, *gallery_frames)]):
         index = i + 1  # MOT frame numbers are 1-based
-        if index in gallery_frames:
+        if index in in_gallery:
             for g in gt[index]:
                 gallery.crops.append(crop(frame, g.box).copy())
                 gallery.identities.append(g.identity)

@@ -99,6 +99,15 @@ class Anonymizer:
         """Without a tracker only boxes at or above the score threshold are replaced."""
         return [d for d in candidates if d.score >= self.cfg.detector.score_threshold]
 
+    def select(
+        self, candidates: list[Detection], shape: tuple[int, ...], guard: TemporalGuard | None, stamp_ns: int | None
+    ) -> list[Detection]:
+        """What a frame replaces of its candidates: the stream tracker's decision (live), or the
+        confident ones without a tracker."""
+        if guard is not None:
+            return guard.update(candidates, shape[:2], stamp_ns)
+        return self.confident(candidates)
+
     def guard(self, salt: int | None = None) -> TemporalGuard | None:
         """A temporal guard for one stream (None when tracking is off). `salt` keys per-track
         latents; None draws it from this anonymizer's random stream."""
@@ -127,11 +136,7 @@ class Anonymizer:
         check_frame(frame, self.cfg.max_frame_pixels)
         clock = _Clock(timings)
         if detections is None:
-            candidates = self._candidates(frame)
-            if guard is not None:
-                detections = guard.update(candidates, frame.shape[:2], stamp_ns)
-            else:
-                detections = self.confident(candidates)
+            detections = self.select(self._candidates(frame), frame.shape, guard, stamp_ns)
         clock.lap("detect")
         out = frame.copy()  # the one full-frame copy per frame
         instances: list[Instance] = []

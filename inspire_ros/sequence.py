@@ -126,9 +126,7 @@ class Stream:
         if self.plan is None:
             # One call, so that the stage timings include the detector's.
             result = self.anonymizer.anonymize_or_blank(frame, timings, rng, guard=self.guard, stamp_ns=stamp_ns)
-            if self.guard is None and result[2] is None:
-                self.receipt.add(result[1])  # frame by frame: what was replaced is what was detected
-            return result
+            return self._noted(result)
         return self.replace(frame, self.decide(frame, index, stamp_ns), rng, timings)
 
     def decide(self, frame: np.ndarray, index: int, stamp_ns: int | None = None) -> Decided:
@@ -147,10 +145,7 @@ class Stream:
                 )
             return Decided(self.plan[index])
         try:
-            candidates = anonymizer.detect(frame)
-            if self.guard is not None:
-                return Decided(self.guard.update(candidates, frame.shape[:2], stamp_ns))
-            return Decided(anonymizer.confident(candidates))
+            return Decided(anonymizer.select(anonymizer.detect(frame), frame.shape, self.guard, stamp_ns))
         except Exception as e:  # noqa: BLE001 - any failure must not leak the original
             return Decided(None, f"{type(e).__name__}: {e}")
 
@@ -161,7 +156,9 @@ class Stream:
         anonymizer = self.anonymizer
         if decided.error is not None:
             return anonymizer.fail(frame, decided.error)
-        result = anonymizer.anonymize_or_blank(frame, timings, rng, detections=decided.detections)
+        return self._noted(anonymizer.anonymize_or_blank(frame, timings, rng, detections=decided.detections))
+
+    def _noted(self, result):
         if self.plan is None and self.guard is None and result[2] is None:
             self.receipt.add(result[1])  # frame by frame: what was replaced is what was detected
         return result
@@ -180,13 +177,13 @@ def overlapped(stream: Stream, items: Iterable[T], frame_of: Callable[[T], np.nd
     with result None (the caller says why). The worker only ever runs `Stream.decide`, in
     frame order; replacement (and the random stream) stays on the caller's thread."""
     with ThreadPoolExecutor(1, thread_name_prefix="inspire-detect") as pool:
-        pending: deque[tuple[T, Future | None]] = deque()
+        pending: deque[tuple[T, np.ndarray | None, Future | None]] = deque()
         index = 0
 
         def submit(item: T) -> None:
             nonlocal index
             frame = frame_of(item)
-            pending.append((item, None if frame is None else pool.submit(stream.decide, frame, index)))
+            pending.append((item, frame, None if frame is None else pool.submit(stream.decide, frame, index)))
             index += 1
 
         it = iter(items)
@@ -197,8 +194,8 @@ def overlapped(stream: Stream, items: Iterable[T], frame_of: Callable[[T], np.nd
             for item in it:  # the next frame's detection starts before this one is replaced
                 submit(item)
                 break
-            item, future = pending.popleft()
+            item, frame, future = pending.popleft()
             if future is None:
                 yield item, None
                 continue
-            yield item, stream.replace(frame_of(item), future.result())
+            yield item, stream.replace(frame, future.result())

@@ -35,13 +35,11 @@ import numpy as np
 
 from inspire_ros import config as config_mod
 from inspire_ros import datasets
-from inspire_ros.boxes import iou
+from inspire_ros.bench.redetect import build_judge, found
 from inspire_ros.detect.fixed import FixedDetector
-from inspire_ros.detect.yolox import YoloxDetector
 from inspire_ros.eval import quality, reid
 from inspire_ros.paths import default_config_path, shared_dir
 from inspire_ros.pipeline import Anonymizer
-from inspire_ros.types import Detection
 
 
 def size_bucket(box) -> str:
@@ -72,8 +70,7 @@ def main() -> None:
         name, _, path = pair.partition("=")
         cfg = config_mod.load(path).replace(seed=args.seed, preset=None)
         variants[name] = Anonymizer(cfg, detector=fixed)
-    base = config_mod.load(default_config_path())
-    judge = YoloxDetector(base.replace(**{"detector.model": "yolox_nano_dynamic.onnx", "detector.input_size": 640}))
+    judge = build_judge(config_mod.load(default_config_path()))
     mnv2 = reid.MobileNetV2Features()
 
     crops: dict[str, list[np.ndarray]] = defaultdict(list)  # "original" / variant -> box crops
@@ -83,13 +80,11 @@ def main() -> None:
         gt = [g for g in sample.gt if g.box.width >= 8 and g.box.height >= 8]
         if not gt:
             continue
-        fixed.detections = [Detection(g.box, g.category, 0, 1.0) for g in gt]
+        fixed.detections = [g.detection() for g in gt]
         outputs = {"original": sample.frame} | {n: a.anonymize(sample.frame)[0] for n, a in variants.items()}
         for name, image in outputs.items():
-            dets = judge.detect(image)
-            for g in gt:
-                hits[name].append(any(d.category == g.category and iou(d.box, g.box) >= 0.5 for d in dets))
-                crops[name].append(datasets.crop(image, g.box).copy())
+            hits[name] += found(fixed.detections, judge.detect(image))
+            crops[name] += [datasets.crop(image, g.box).copy() for g in gt]
         keys += [(sample.dataset, g.category, size_bucket(g.box)) for g in gt]
 
     features = {name: mnv2(c) for name, c in crops.items()}

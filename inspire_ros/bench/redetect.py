@@ -27,7 +27,13 @@ from inspire_ros.types import Detection
 
 
 def found(gt: list[Detection], dets: list[Detection]) -> list[bool]:
+    """Per ground-truth instance: a detection of its category overlaps it at IoU >= 0.5."""
     return [any(d.category == g.category and iou(d.box, g.box) >= 0.5 for d in dets) for g in gt]
+
+
+def build_judge(base: config_mod.Config) -> YoloxDetector:
+    """The judge: YOLOX-nano at 640 with `base`'s other detector settings (score >= 0.3)."""
+    return YoloxDetector(base.replace(**{"detector.model": "yolox_nano_dynamic.onnx", "detector.input_size": 640}))
 
 
 def main() -> None:
@@ -45,7 +51,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     base = config_mod.load(args.config).replace(seed=args.seed)
-    judge = YoloxDetector(base.replace(**{"detector.model": "yolox_nano_dynamic.onnx", "detector.input_size": 640}))
+    judge = build_judge(base)
     gt_detector = GroundTruthDetector()
     methods = {}
     for pair in args.inspire:

@@ -31,14 +31,21 @@ def main(argv: list[str] | None = None) -> None:
     cfg = config_mod.load(args.config)
     rng = np.random.default_rng(7)
     rows = {"person": [], "car": []}
+    blocks = {
+        c: (
+            build_extractor(cfg.extractor_for(c), cfg, "extractor"),
+            build_generator(cfg.generator_for(c), cfg, "generator"),
+        )
+        for c in rows
+    }
     for frame, gt in gt_frames("camvid-test", 600, 2):
         for category in rows:
             dets = [d for d in gt if d.category == category]
             if not dets or len(rows[category]) >= args.per_category:
                 continue
+            extractor, generator = blocks[category]
             batch = crop_batch(frame, category, dets[:1], 64)
-            feats = build_extractor(cfg.extractor_for(category), cfg, "extractor").extract(batch)
-            generator = build_generator(cfg.generator_for(category), cfg, "generator")
+            feats = extractor.extract(batch)
             m = feats.masks[0].astype(bool)
             tiles = [batch.images[0], np.repeat(m[..., None] * 255, 3, -1).astype(np.uint8)]
             tiles.append(np.repeat(feats.edges[0][..., None] * 255, 3, -1).astype(np.uint8))

@@ -24,24 +24,31 @@ def edge_maps(images: np.ndarray, valid: np.ndarray, cfg: EdgeConfig) -> np.ndar
     n, s = images.shape[:2]
     out = np.zeros((n, s, s), np.uint8)
     # Erode the valid area by one pixel so the padding border itself never counts.
-    inner = cv2.erode(valid.astype(np.uint8).transpose(1, 2, 0).copy(), np.ones((3, 3), np.uint8))
-    inner = inner.reshape(s, s, n).transpose(2, 0, 1)
+    inner = _eroded(valid, np.ones((3, 3), np.uint8))
     k = cfg.kernel_size
-    ratio = cfg.low / cfg.high if cfg.high else 0.0
-    # Gradient statistics away from the padding border, which the blur spreads inwards.
-    margin = np.ones((2 * (k // 2) + 5,) * 2, np.uint8)
+    adaptive = cfg.contrast == "adaptive"
+    if adaptive:
+        ratio = cfg.low / cfg.high if cfg.high else 0.0
+        # Gradient statistics away from the padding border, which the blur spreads inwards.
+        content = _eroded(valid, np.ones((2 * (k // 2) + 5,) * 2, np.uint8))
     for i in range(n):
         gray = cv2.cvtColor(images[i], cv2.COLOR_BGR2GRAY)
         if k > 1:
             gray = cv2.GaussianBlur(gray, (k, k), cfg.sigma)
         low, high = cfg.low, cfg.high
-        content = cv2.erode(valid[i].astype(np.uint8), margin) > 0
-        if not content.any():
-            content = inner[i] > 0
-        if cfg.contrast == "adaptive" and content.any():
-            # |dx| + |dy|: the gradient magnitude Canny itself compares (L2gradient off).
-            magnitude = np.abs(cv2.Sobel(gray, cv2.CV_32F, 1, 0)) + np.abs(cv2.Sobel(gray, cv2.CV_32F, 0, 1))
-            high = min(cfg.high, float(np.percentile(magnitude[content], cfg.percentile)))
-            low = ratio * high
+        if adaptive:
+            region = (content[i] if content[i].any() else inner[i]) > 0
+            if region.any():
+                # |dx| + |dy|: the gradient magnitude Canny itself compares (L2gradient off).
+                magnitude = np.abs(cv2.Sobel(gray, cv2.CV_32F, 1, 0)) + np.abs(cv2.Sobel(gray, cv2.CV_32F, 0, 1))
+                high = min(cfg.high, float(np.percentile(magnitude[region], cfg.percentile)))
+                low = ratio * high
         out[i] = cv2.Canny(gray, low, high) > 0
     return out & inner
+
+
+def _eroded(valid: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """(N,S,S) valid areas eroded by `kernel`, all crops in one call (as channels), uint8 {0,1}."""
+    n, s = valid.shape[:2]
+    eroded = cv2.erode(valid.astype(np.uint8).transpose(1, 2, 0).copy(), kernel)
+    return eroded.reshape(s, s, n).transpose(2, 0, 1)

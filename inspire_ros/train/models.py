@@ -70,9 +70,10 @@ class MaskUNet(nn.Module):
     def __init__(self, widths: list[int] | tuple[int, ...] = (8, 16, 32, 64), stem: int = 1):
         super().__init__()
         self.stem = stem
-        self.down = nn.Sequential(nn.Conv2d(4, widths[0], 4, stride=2, padding=1), nn.ReLU(inplace=True))
         if stem == 1:
             self.down = nn.Identity()
+        else:
+            self.down = nn.Sequential(nn.Conv2d(4, widths[0], 4, stride=2, padding=1), nn.ReLU(inplace=True))
         self.unet = UNet(4 if stem == 1 else widths[0], 1, list(widths))
 
     def forward(self, image: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
